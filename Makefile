@@ -1,0 +1,110 @@
+# thinvmm — top-level build. `make` builds everything; `make test` and
+# `make run` first install what they need (Debian packages, guest kernel).
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+B := build
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+KVER = $(shell cat $(B)/kernel/VERSION 2>/dev/null)
+KDIR = /lib/modules/$(KVER)/build
+
+WARN := -Wall -Wextra -Werror
+# The VMM: freestanding, position independent, no SSE (guest FPU state is never touched).
+VMM_CFLAGS := -std=gnu11 $(WARN) -O2 -g -ffreestanding -fno-stack-protector -fPIE \
+	-fvisibility=hidden -mno-red-zone -mgeneral-regs-only -fcf-protection=branch \
+	-fno-asynchronous-unwind-tables -fno-common -Ithinvmm/include -Ithinvmm \
+	-DTVMM_VERSION='"$(VERSION)"'
+VMM_LDFLAGS := -nostdlib -static-pie -Wl,-T,thinvmm/link.ld -Wl,--no-dynamic-linker \
+	-Wl,-z,noexecstack -Wl,--build-id=none -Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments
+
+VMM_C := $(wildcard thinvmm/core/*.c thinvmm/svm/*.c thinvmm/lib/*.c)
+VMM_S := $(wildcard thinvmm/core/*.S thinvmm/svm/*.S)
+VMM_OBJ := $(patsubst %,$(B)/%.o,$(VMM_C) $(VMM_S))
+VMM_HDR := $(wildcard thinvmm/include/thinvmm/*.h thinvmm/*/*.h)
+
+GUEST_CFLAGS := -std=gnu11 $(WARN) -O2 -static -Ithinvmm/include -Iloader/linux
+
+.PHONY: all vmm module guest unit fuzz test run deps kernel bench format format-check clean
+all: vmm module guest unit
+
+vmm: $(B)/thinvmm/thinvmm.bin
+
+$(B)/thinvmm/%.c.o: thinvmm/%.c $(VMM_HDR) Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@gcc $(VMM_CFLAGS) -c $< -o $@
+
+$(B)/thinvmm/%.S.o: thinvmm/%.S $(VMM_HDR) Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@gcc $(VMM_CFLAGS) -c $< -o $@
+
+$(B)/thinvmm/thinvmm.elf: $(VMM_OBJ) thinvmm/link.ld
+	@echo "  LD      $@"
+	@gcc $(VMM_CFLAGS) $(VMM_LDFLAGS) $(VMM_OBJ) -o $@
+	@# Self-relocation handles R_X86_64_RELATIVE only; refuse anything else.
+	@if readelf -rW $@ | awk '/^[0-9a-f]+ /{print $$3}' | grep -qv R_X86_64_RELATIVE; then \
+		echo "error: $@ has relocations other than R_X86_64_RELATIVE" >&2; \
+		readelf -rW $@ | grep -v R_X86_64_RELATIVE >&2; rm -f $@; exit 1; fi
+
+$(B)/thinvmm/thinvmm.bin: $(B)/thinvmm/thinvmm.elf
+	objcopy -O binary $< $@
+
+# The Linux loader, built from a copy so the source tree stays clean of Kbuild output.
+$(B)/kernel/VERSION:
+	tests/env/kernel.sh
+
+module: $(B)/guest/thinvmm.ko
+$(B)/guest/thinvmm.ko: $(B)/thinvmm/thinvmm.bin $(wildcard loader/linux/*.[chS] loader/linux/Kbuild loader/linux/uapi/*.h) $(VMM_HDR) | $(B)/kernel/VERSION
+	@mkdir -p $(B)/loader $(B)/guest
+	cp -r loader/linux/. $(B)/loader/
+	$(MAKE) -C $(KDIR) M=$(abspath $(B)/loader) TVMM_INCLUDE=$(abspath thinvmm/include) \
+		TVMM_IMAGE=$(abspath $(B)/thinvmm/thinvmm.bin) modules
+	cp $(B)/loader/thinvmm.ko $@
+
+$(B)/guest/tvmm_probe.ko: $(wildcard tests/guest/probe/*.c tests/guest/probe/Kbuild) $(VMM_HDR) | $(B)/kernel/VERSION
+	@mkdir -p $(B)/probe $(B)/guest
+	cp -r tests/guest/probe/. $(B)/probe/
+	$(MAKE) -C $(KDIR) M=$(abspath $(B)/probe) TVMM_INCLUDE=$(abspath thinvmm/include) modules
+	cp $(B)/probe/tvmm_probe.ko $@
+
+$(B)/guest/thinvmm-ctl: loader/linux/thinvmm-ctl.c thinvmm/include/thinvmm/abi.h loader/linux/uapi/thinvmm_ioctl.h
+	@mkdir -p $(dir $@)
+	gcc $(GUEST_CFLAGS) $< -o $@
+
+$(B)/guest/tvmm-sigcheck: tests/guest/sigcheck.c thinvmm/include/thinvmm/abi.h
+	@mkdir -p $(dir $@)
+	gcc $(GUEST_CFLAGS) $< -o $@
+
+guest: $(B)/guest/thinvmm-ctl $(B)/guest/tvmm-sigcheck $(B)/guest/tvmm_probe.ko
+
+unit:
+	$(MAKE) -C tests/unit
+
+fuzz:
+	$(MAKE) -C tests/fuzz
+
+deps:
+	tests/env/deps.sh
+	tests/env/kernel.sh
+
+test: deps
+	$(MAKE) all
+	tests/run.sh
+
+run: deps
+	$(MAKE) all
+	tests/e2e/demo.sh
+
+bench: deps
+	$(MAKE) all
+	bench/run.sh
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' | grep -v '^tests/fuzz/corpus')
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf $(B)/thinvmm $(B)/loader $(B)/probe $(B)/guest $(B)/unit $(B)/fuzz $(B)/e2e

@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * thinvmm loader for a running Linux: gives the VMM memory of its own,
+ * hands it the platform description, and puts every online CPU under it.
+ * CPU hotplug: a CPU going offline is handed back first; one coming online
+ * is virtualized by the same callback before ordinary tasks run on it.
+ */
+#define pr_fmt(fmt) "thinvmm: " fmt
+
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/fs.h>
+#include <linux/io.h>
+#include <linux/ioport.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <asm/pgtable.h>
+#include <asm/processor.h>
+#include <asm/tlbflush.h>
+
+#include <thinvmm/abi.h>
+#include <thinvmm/handoff.h>
+#include <thinvmm/hypercall.h>
+
+#include "uapi/thinvmm_ioctl.h"
+
+extern const u8 tvmm_image[], tvmm_image_end[];
+long tvmm_launch_cpu(void *entry, unsigned long cpu);
+
+static char *console = "com2";
+module_param(console, charp, 0444);
+MODULE_PARM_DESC(console, "VMM log port: com1..com4, debugcon (0xe9), debugcon:PORT, uart:PORT, none");
+static unsigned int mem_mb = 4;
+module_param(mem_mb, uint, 0444);
+MODULE_PARM_DESC(mem_mb, "MiB of memory given to the VMM (even, 2..64)");
+
+typedef long (*tvmm_entry_fn)(u64 cmd, u64 arg, u64 rsp, u64 rip);
+
+static struct {
+	struct page *chunk[TVMM_MAX_CHUNKS];
+	unsigned int nchunks;
+	void *region;
+	tvmm_entry_fn entry;
+	struct tvmm_handoff ho;
+	int hp_state;
+} L;
+
+static DEFINE_PER_CPU(bool, tvmm_on);
+
+static bool signature_present(void)
+{
+	unsigned int a, b, c, d;
+	cpuid(TVMM_CPUID_LEAF, &a, &b, &c, &d);
+	return b == TVMM_SIG_EBX && c == TVMM_SIG_ECX && d == TVMM_SIG_EDX;
+}
+
+static int cpu_online_cb(unsigned int cpu)
+{
+	unsigned long flags;
+	long rc;
+
+	L.ho.error[0] = 0;
+	local_irq_save(flags);
+	rc = tvmm_launch_cpu(L.entry, cpu);
+	if (!rc && !signature_present())
+		rc = -1000; /* cannot happen unless the VMM is broken */
+	if (!rc)
+		this_cpu_write(tvmm_on, true);
+	local_irq_restore(flags);
+	if (rc) {
+		pr_err("cpu %u: not virtualized: %s (code %ld)\n", cpu,
+		       L.ho.error[0] ? L.ho.error : "see the VMM log", rc);
+		return -EIO;
+	}
+	pr_info("cpu %u: now runs under thinvmm\n", cpu);
+	return 0;
+}
+
+static int cpu_offline_cb(unsigned int cpu)
+{
+	unsigned long flags;
+	long rc;
+
+	local_irq_save(flags);
+	rc = tvmm_hypercall(TVMM_HC_DEVIRT, 0, 0, 0, NULL);
+	if (!rc)
+		this_cpu_write(tvmm_on, false);
+	local_irq_restore(flags);
+	if (rc) {
+		pr_err("cpu %u: the VMM refused to hand it back (code %ld)\n", cpu, rc);
+		return -EBUSY;
+	}
+	pr_info("cpu %u: handed back\n", cpu);
+	return 0;
+}
+
+static int parse_console(void)
+{
+	static const struct {
+		const char *name;
+		u32 kind, port;
+	} named[] = {
+		{"com1", TVMM_CONSOLE_UART, 0x3f8},	  {"com2", TVMM_CONSOLE_UART, 0x2f8},
+		{"com3", TVMM_CONSOLE_UART, 0x3e8},	  {"com4", TVMM_CONSOLE_UART, 0x2e8},
+		{"debugcon", TVMM_CONSOLE_DEBUGCON, 0xe9}, {"none", TVMM_CONSOLE_NONE, 0},
+	};
+	unsigned int i, port;
+
+	for (i = 0; i < ARRAY_SIZE(named); i++) {
+		if (!strcmp(console, named[i].name)) {
+			L.ho.console_kind = named[i].kind;
+			L.ho.console_port = named[i].port;
+			return 0;
+		}
+	}
+	if (sscanf(console, "debugcon:%i", &port) == 1 && port && port < 0x10000) {
+		L.ho.console_kind = TVMM_CONSOLE_DEBUGCON;
+		L.ho.console_port = port;
+		return 0;
+	}
+	if (sscanf(console, "uart:%i", &port) == 1 && port && port < 0xfff8) {
+		L.ho.console_kind = TVMM_CONSOLE_UART;
+		L.ho.console_port = port;
+		return 0;
+	}
+	pr_err("console=%s: expected com1..com4, debugcon[:PORT], uart:PORT or none\n", console);
+	return -EINVAL;
+}
+
+static int add_ram(struct resource *r, void *arg)
+{
+	struct tvmm_handoff *h = arg;
+	u64 base = r->start, size = resource_size(r);
+
+	if (h->nmem && h->mem[h->nmem - 1].base + h->mem[h->nmem - 1].size == base) {
+		h->mem[h->nmem - 1].size += size;
+		return 0;
+	}
+	if (h->nmem == TVMM_MAX_MEMRANGES)
+		return -E2BIG;
+	h->mem[h->nmem].base = base;
+	h->mem[h->nmem].size = size;
+	h->mem[h->nmem].type = TVMM_MEM_RAM;
+	h->nmem++;
+	return 0;
+}
+
+static void free_region(void)
+{
+	unsigned int i;
+
+	if (L.region)
+		vunmap(L.region);
+	L.region = NULL;
+	for (i = 0; i < L.nchunks; i++) {
+		/* Nothing of the VMM's (log, tables) outlives it in free memory. */
+		memset(page_address(L.chunk[i]), 0, 1ul << TVMM_CHUNK_SHIFT);
+		__free_pages(L.chunk[i], TVMM_CHUNK_SHIFT - PAGE_SHIFT);
+	}
+	L.nchunks = 0;
+}
+
+/*
+ * vmap() forces NX and set_memory_x() is not exported, so clear NX in the
+ * PTEs ourselves. Other CPUs that might hold the old NX entry take a
+ * spurious fault, which Linux resolves by design for permission upgrades.
+ * Once a CPU is virtualized, nested paging hides these pages from it anyway.
+ */
+static int make_executable(void *va, size_t size)
+{
+	size_t off;
+	unsigned int level;
+
+	for (off = 0; off < size; off += PAGE_SIZE) {
+		pte_t *pte = lookup_address((unsigned long)va + off, &level);
+		if (!pte || level != PG_LEVEL_4K) {
+			pr_err("unexpected mapping of the VMM region\n");
+			return -EFAULT;
+		}
+		set_pte(pte, pte_mkexec(*pte));
+	}
+	__flush_tlb_all();
+	return 0;
+}
+
+static int alloc_region(void)
+{
+	unsigned int per = 1u << (TVMM_CHUNK_SHIFT - PAGE_SHIFT), i, j;
+	struct page **pages;
+
+	L.nchunks = 0;
+	for (i = 0; i < mem_mb / 2; i++) {
+		L.chunk[i] = alloc_pages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN,
+					 TVMM_CHUNK_SHIFT - PAGE_SHIFT);
+		if (!L.chunk[i])
+			goto nomem;
+		L.nchunks++;
+	}
+	pages = kvmalloc_array(L.nchunks * per, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		goto nomem;
+	for (i = 0; i < L.nchunks; i++)
+		for (j = 0; j < per; j++)
+			pages[i * per + j] = L.chunk[i] + j;
+	/* The VMM runs here during INIT and LAUNCH, and at this address in its own tables. */
+	L.region = vmap(pages, L.nchunks * per, VM_MAP, PAGE_KERNEL);
+	kvfree(pages);
+	if (!L.region)
+		goto nomem;
+	if (make_executable(L.region, (size_t)L.nchunks << TVMM_CHUNK_SHIFT)) {
+		free_region();
+		return -EFAULT;
+	}
+	return 0;
+nomem:
+	pr_err("cannot allocate %u MiB in 2 MiB blocks for the VMM\n", mem_mb);
+	free_region();
+	return -ENOMEM;
+}
+
+static int load_image(void)
+{
+	const struct tvmm_image_header *h = (const void *)tvmm_image;
+	size_t fsize = tvmm_image_end - tvmm_image;
+	unsigned int i;
+
+	if (fsize < sizeof(*h) || memcmp(h->magic, TVMM_IMAGE_MAGIC, 8) ||
+	    h->version != TVMM_HANDOFF_VERSION || h->file_size != fsize ||
+	    h->mem_size < fsize || h->entry >= fsize) {
+		pr_err("embedded VMM image is malformed\n");
+		return -EINVAL;
+	}
+	if (h->mem_size > ((u64)L.nchunks << TVMM_CHUNK_SHIFT) / 2) {
+		pr_err("mem_mb=%u is too small for a %llu KiB image\n", mem_mb, h->mem_size >> 10);
+		return -EINVAL;
+	}
+	memcpy(L.region, tvmm_image, fsize);
+	L.entry = (tvmm_entry_fn)(L.region + h->entry);
+	L.ho.version = TVMM_HANDOFF_VERSION;
+	L.ho.size = sizeof(L.ho);
+	L.ho.image_va = (u64)L.region;
+	L.ho.nchunks = L.nchunks;
+	for (i = 0; i < L.nchunks; i++)
+		L.ho.chunk_pa[i] = page_to_phys(L.chunk[i]);
+	L.ho.max_cpus = nr_cpu_ids;
+	return walk_iomem_res_desc(IORES_DESC_NONE, IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0, -1,
+				   &L.ho, add_ram) < 0 ? -E2BIG : 0;
+}
+
+static long ctl_ioctl(struct file *f, unsigned int cmd, unsigned long uarg)
+{
+	struct tvmm_ioc_call c;
+	void *kbuf = NULL;
+	long rc = 0;
+	int cpu;
+
+	if (cmd != TVMM_IOC_CALL)
+		return -ENOTTY;
+	if (copy_from_user(&c, (void __user *)uarg, sizeof(c)))
+		return -EFAULT;
+	/* User space gets the read-only calls; DEVIRT stays with this module. */
+	if (c.nr != TVMM_HC_VERSION && c.nr != TVMM_HC_STATUS && c.nr != TVMM_HC_LOG)
+		return -EPERM;
+	if (c.len > TVMM_IOC_MAX_BUF)
+		return -E2BIG;
+	if (c.len) {
+		kbuf = kzalloc(c.len, GFP_KERNEL);
+		if (!kbuf)
+			return -ENOMEM;
+	}
+	cpus_read_lock();
+	cpu = get_cpu();
+	if (per_cpu(tvmm_on, cpu))
+		c.ret = tvmm_hypercall(c.nr, kbuf ? virt_to_phys(kbuf) : 0, c.len, c.arg, c.out);
+	else
+		rc = -EAGAIN;
+	put_cpu();
+	cpus_read_unlock();
+	if (!rc && c.len && copy_to_user((void __user *)c.buf, kbuf, c.len))
+		rc = -EFAULT;
+	if (!rc && copy_to_user((void __user *)uarg, &c, sizeof(c)))
+		rc = -EFAULT;
+	kfree(kbuf);
+	return rc;
+}
+
+static const struct file_operations ctl_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = ctl_ioctl,
+};
+
+static struct miscdevice ctl_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "thinvmm",
+	.fops = &ctl_fops,
+	.mode = 0600,
+};
+
+static int __init thinvmm_init(void)
+{
+	long rc;
+
+	if (signature_present()) {
+		pr_err("not loading: thinvmm already runs underneath this OS\n");
+		return -EEXIST;
+	}
+	if (mem_mb < 2 || mem_mb > 2 * TVMM_MAX_CHUNKS || (mem_mb & 1)) {
+		pr_err("mem_mb=%u: must be even, 2..%u\n", mem_mb, 2 * TVMM_MAX_CHUNKS);
+		return -EINVAL;
+	}
+	if (nr_cpu_ids > TVMM_MAX_CPUS) {
+		pr_err("not loading: %u possible CPUs, the VMM supports %u\n", nr_cpu_ids,
+		       TVMM_MAX_CPUS);
+		return -EINVAL;
+	}
+	memset(&L.ho, 0, sizeof(L.ho));
+	rc = parse_console();
+	if (rc)
+		return rc;
+	rc = alloc_region();
+	if (rc)
+		return rc;
+	rc = load_image();
+	if (rc)
+		goto fail;
+	rc = L.entry(TVMM_CMD_INIT, (u64)&L.ho, 0, 0);
+	if (rc) {
+		pr_err("not loading: %s (code %ld)\n", L.ho.error[0] ? L.ho.error : "VMM init failed",
+		       rc);
+		rc = -ENODEV;
+		goto fail;
+	}
+	rc = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "thinvmm:online", cpu_online_cb,
+			       cpu_offline_cb);
+	if (rc < 0) {
+		pr_err("not loading: a CPU could not be virtualized; all handed back\n");
+		goto fail;
+	}
+	L.hp_state = rc;
+	rc = misc_register(&ctl_dev);
+	if (rc) {
+		cpuhp_remove_state(L.hp_state);
+		goto fail;
+	}
+	pr_info("running under every online CPU (%u MiB, log on %s)\n", mem_mb, console);
+	return 0;
+fail:
+	free_region();
+	return rc;
+}
+
+static void __exit thinvmm_exit(void)
+{
+	misc_deregister(&ctl_dev);
+	cpuhp_remove_state(L.hp_state);
+	free_region();
+	pr_info("unloaded: every CPU handed back\n");
+}
+
+module_init(thinvmm_init);
+module_exit(thinvmm_exit);
+MODULE_LICENSE("Dual MIT/GPL");
+MODULE_DESCRIPTION("thinvmm: late launch of a thin hypervisor under the running Linux");

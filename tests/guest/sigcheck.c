@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Runs CPUID 0x40000000 pinned to each online CPU in turn and prints what
+ * each one answers. Exit 0 only if every online CPU shows the thinvmm
+ * signature: a CPU that escaped the VMM is visible here.
+ */
+#define _GNU_SOURCE
+#include <cpuid.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <thinvmm/abi.h>
+
+int main(void)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	int online = 0, signed_ok = 0;
+	for (long cpu = 0; cpu < ncpu && cpu < CPU_SETSIZE; cpu++) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			continue; /* offline */
+		unsigned a, b, c, d;
+		__cpuid(TVMM_CPUID_LEAF, a, b, c, d);
+		char sig[13];
+		memcpy(sig, &b, 4);
+		memcpy(sig + 4, &c, 4);
+		memcpy(sig + 8, &d, 4);
+		sig[12] = 0;
+		for (int i = 0; i < 12; i++)
+			if (sig[i] && (sig[i] < 32 || sig[i] > 126))
+				sig[i] = '?';
+		int ok = b == TVMM_SIG_EBX && c == TVMM_SIG_ECX && d == TVMM_SIG_EDX;
+		printf("cpu %ld: leaf 0x40000000 eax=%#x signature \"%s\" %s\n", cpu, a, sig,
+		       ok ? "thinvmm" : "NOT thinvmm");
+		online++;
+		signed_ok += ok;
+	}
+	printf("%d/%d online CPUs run under thinvmm\n", signed_ok, online);
+	return online > 0 && signed_ok == online ? 0 : 1;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest accesses to guest-physical pages that are not there for it (the
+ * VMM's own memory, addresses beyond the map) behave like unbacked memory
+ * on real hardware: reads return all ones, writes vanish. The access is
+ * recorded. Only plain MOV forms are emulated; anything else gets #GP.
+ */
+#include "core/decode.h"
+#include "core/gwalk.h"
+#include "core/vmm.h"
+#include "lib/string.h"
+
+#define VEC_GP 13
+
+static uint64_t unbacked_hits;
+
+static int read_guest64(void *opaque, uint64_t gpa, uint64_t *val)
+{
+	(void)opaque;
+	if (vmm_owns_range(gpa, 8) || gpa + 8 > vmm.phys_limit)
+		return -1;
+	memcpy(val, phys_ptr(gpa), 8);
+	return 0;
+}
+
+/* Up to `len` instruction bytes at the guest's RIP, crossing one page at most. */
+static size_t fetch_insn(struct vcpu *v, uint8_t *buf, size_t len)
+{
+	const struct backend_ops *o = vmm.ops;
+	struct gwalk_ctx c = {.cr3 = o->get(v, GS_CR3),
+			      .cr4 = o->get(v, GS_CR4),
+			      .efer = o->get(v, GS_EFER),
+			      .read64 = read_guest64};
+	uint64_t rip = o->get(v, GS_RIP);
+	size_t got = 0;
+	while (got < len) {
+		uint64_t gpa, psz;
+		if (gwalk_translate(&c, rip + got, &gpa, &psz))
+			break;
+		size_t n = PAGE_SIZE - ((rip + got) & (PAGE_SIZE - 1));
+		if (n > len - got)
+			n = len - got;
+		if (vmm_owns_range(gpa, n) || gpa + n > vmm.phys_limit)
+			break;
+		memcpy(buf + got, phys_ptr(gpa), n);
+		got += n;
+	}
+	return got;
+}
+
+static void record(struct vcpu *v, const struct exit *e, const char *what)
+{
+	uint64_t n = __atomic_add_fetch(&unbacked_hits, 1, __ATOMIC_RELAXED);
+	/* A storm must not flood the log: the first few, then one in 4096. */
+	if (n <= 16 || !(n & 4095))
+		vmm_log("cpu %u: guest %s gpa %#llx at rip %#llx (%s; hit %llu)", v->cpu,
+			e->npf.access & ACC_W ? "write" : e->npf.access & ACC_X ? "fetch" : "read",
+			(unsigned long long)e->npf.gpa,
+			(unsigned long long)vmm.ops->get(v, GS_RIP), what, (unsigned long long)n);
+}
+
+void emulate_unbacked_access(struct vcpu *v, const struct exit *e)
+{
+	const char *what = vmm_owns_range(e->npf.gpa & PAGE_MASK, PAGE_SIZE) ? "VMM memory"
+									      : "unbacked address";
+	if ((e->npf.access & ACC_X) || e->npf.in_walk || !vmm.ops->get(v, GS_CS_LONG)) {
+		record(v, e, "refused with #GP");
+		vmm.ops->inject_exception(v, VEC_GP, true, 0);
+		return;
+	}
+	uint8_t bytes[15];
+	struct insn in;
+	size_t n = fetch_insn(v, bytes, sizeof(bytes));
+	if (insn_decode(bytes, n, &in)) {
+		record(v, e, "not a plain MOV: #GP");
+		vmm.ops->inject_exception(v, VEC_GP, true, 0);
+		return;
+	}
+	record(v, e, what);
+	if (in.op != INSN_STORE && in.op != INSN_STORE_IMM)
+		insn_apply_load(&in, v->regs, ~0ull);
+	vmm.ops->set(v, GS_RIP, vmm.ops->get(v, GS_RIP) + in.len);
+}

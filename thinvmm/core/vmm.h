@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vendor-neutral core: per-CPU state, the exit record a backend hands
+ * the core, and the ops table a backend implements. The core never names
+ * a VMCB or a VMCS; the backend never decides policy.
+ */
+#ifndef TVMM_VMM_H
+#define TVMM_VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <thinvmm/abi.h>
+#include <thinvmm/handoff.h>
+
+#include "core/pgtable.h"
+#include "core/vcpu_offsets.h"
+
+#define PAGE_SIZE  4096ull
+#define PAGE_SHIFT 12
+#define PAGE_MASK  (~(PAGE_SIZE - 1))
+
+enum greg {
+	GREG_RAX, GREG_RCX, GREG_RDX, GREG_RBX, GREG_RSP, GREG_RBP, GREG_RSI, GREG_RDI,
+	GREG_R8,  GREG_R9,  GREG_R10, GREG_R11, GREG_R12, GREG_R13, GREG_R14, GREG_R15,
+	GREG_NR
+};
+
+/* Guest state that lives in the VMCB/VMCS, reached through the ops. */
+enum gstate {
+	GS_RIP, GS_RFLAGS, GS_CR0, GS_CR2, GS_CR3, GS_CR4, GS_EFER, GS_CPL, GS_CS_LONG,
+	GS_NR
+};
+
+/* Access bits of a nested-page fault and of nested permissions. */
+#define ACC_R 1u
+#define ACC_W 2u
+#define ACC_X 4u
+#define ACC_RWX (ACC_R | ACC_W | ACC_X)
+
+/* What the backend decoded from one VM exit. */
+struct exit {
+	enum tvmm_exit_reason reason;
+	uint64_t raw;      /* vendor exit code, for the log */
+	uint8_t insn_len;  /* length of the exiting instruction, 0 if unknown */
+	union {
+		struct {
+			uint32_t index;
+		} msr;
+		struct {
+			uint64_t gpa;
+			uint8_t access;    /* ACC_* that faulted */
+			bool in_walk;      /* during the guest's own page walk */
+		} npf;
+	};
+};
+
+/* What the core tells the backend to do next on this CPU. */
+enum action {
+	ACT_RESUME,  /* enter the guest again */
+	ACT_DEVIRT,  /* hand this CPU back to the OS, as it is now */
+	ACT_HALT,    /* stop this CPU for good */
+};
+
+struct vcpu;
+
+struct backend_ops {
+	const char *name;
+	uint32_t id; /* TVMM_BACKEND_* */
+	/* Can this CPU run us? Fills why[] on refusal. */
+	int (*check)(char *why, size_t n);
+	/* Global setup after the core built its tables (permission maps). */
+	int (*init)(void);
+	/* Virtualize the calling CPU (see TVMM_CMD_LAUNCH); returns only on failure. */
+	int (*launch)(struct vcpu *v, uint64_t guest_rsp, uint64_t guest_rip);
+	void (*decode_exit)(struct vcpu *v, struct exit *e);
+	uint64_t (*get)(struct vcpu *v, enum gstate s);
+	void (*set)(struct vcpu *v, enum gstate s, uint64_t val);
+	void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_err, uint32_t err);
+	/* Entries of the nested page table in this vendor's format. */
+	const struct pt_format *nested_fmt;
+	/* Drop cached nested translations on this CPU before the next entry. */
+	void (*flush_nested)(struct vcpu *v);
+	/* MSR exits the backend owns (its own control MSRs); true if handled. */
+	bool (*msr_read)(struct vcpu *v, uint32_t msr, uint64_t *val);
+	bool (*msr_write)(struct vcpu *v, uint32_t msr, uint64_t val);
+	/* CPUID bits that would reveal the virtualization extension. */
+	void (*cpuid_hide)(uint32_t leaf, uint32_t sub, uint32_t r[4]);
+	/* Ask every other CPU to leave the guest (stop path). */
+	void (*kick_others)(struct vcpu *v);
+};
+
+/* The state handed back to the OS when a CPU leaves the VMM. */
+struct handback {
+	uint64_t efer, cr3, rip, rsp, rflags;
+	uint16_t cs, ss, ds, es;
+	struct {
+		uint16_t pad[3];
+		uint16_t limit; /* at +6 so lgdt/lidt can point here */
+		uint64_t base;
+	} gdtr, idtr;
+};
+
+/*
+ * Per-CPU state. The entry code in svm_asm.S reaches the fields up to
+ * `hb` by fixed offsets (VCPU_* below, checked at compile time).
+ */
+struct vcpu {
+	uint64_t regs[GREG_NR]; /* guest GPRs, saved and loaded by the entry code */
+	uint64_t host_rsp;
+	uint64_t host_cr3;
+	struct {
+		uint16_t pad[3];
+		uint16_t limit;
+		uint64_t base;
+	} host_gdtr, host_idtr;
+	void *arch; /* backend's per-CPU data (VMCB, ...) */
+	uint64_t arch_pa;
+	struct handback hb;
+	uint32_t cpu; /* loader's CPU number */
+	uint32_t apic_id;
+	uint32_t state; /* TVMM_CPU_* */
+	uint32_t launches;
+	uint64_t exits_total;
+	uint64_t exits[TVMM_EXIT_NR];
+};
+
+_Static_assert(__builtin_offsetof(struct vcpu, host_rsp) == VCPU_HOST_RSP, "asm offsets");
+_Static_assert(__builtin_offsetof(struct vcpu, host_cr3) == VCPU_HOST_CR3, "asm offsets");
+_Static_assert(__builtin_offsetof(struct vcpu, host_gdtr.limit) == VCPU_HOST_GDTR, "asm offsets");
+_Static_assert(__builtin_offsetof(struct vcpu, host_idtr.limit) == VCPU_HOST_IDTR, "asm offsets");
+_Static_assert(__builtin_offsetof(struct vcpu, arch_pa) == VCPU_ARCH_PA, "asm offsets");
+_Static_assert(__builtin_offsetof(struct vcpu, hb) == VCPU_HB, "asm offsets");
+_Static_assert(__builtin_offsetof(struct handback, cs) == HB_CS, "asm offsets");
+_Static_assert(__builtin_offsetof(struct handback, es) == HB_ES, "asm offsets");
+_Static_assert(__builtin_offsetof(struct handback, gdtr.limit) == HB_GDTR, "asm offsets");
+_Static_assert(__builtin_offsetof(struct handback, idtr.limit) == HB_IDTR, "asm offsets");
+
+#define VMM_LOG_SIZE   (64u * 1024u)
+#define VMM_STACK_SIZE (16u * 1024u)
+
+struct vmm {
+	const struct backend_ops *ops;
+	struct tvmm_handoff ho; /* our own copy */
+	uint64_t image_va;
+	uint64_t mem_total;
+	uint64_t alloc_next;    /* offset of the next free byte in the region */
+	struct pt nested;       /* the guest-physical identity map */
+	struct pt host;         /* the VMM's own address space */
+	uint64_t phys_limit;    /* nested/host identity maps cover [0, phys_limit) */
+	bool gbpages;
+	volatile bool stopping;
+	bool ready;
+	struct tvmm_handoff *loader_ho; /* the loader's copy, for error[] */
+	struct vcpu *vcpus[TVMM_MAX_CPUS];
+};
+
+extern struct vmm vmm;
+
+/* core/main.c */
+void vmm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t vmm_va_to_pa(const void *va);
+uint64_t vmm_image_hash(void);
+void *vmm_alloc_pages(size_t npages);
+bool vmm_owns_range(uint64_t pa, uint64_t len);
+bool guest_ram_range(uint64_t pa, uint64_t len);
+
+/* core/exit.c */
+enum action core_handle_exit(struct vcpu *v);
+void core_stop_machine(struct vcpu *v, const char *why);
+
+/* core/hypercall.c */
+enum action hypercall_dispatch(struct vcpu *v, const struct exit *e);
+int hc_check_buffer(uint64_t gpa, uint64_t len);
+
+/* core/emulate.c */
+void emulate_unbacked_access(struct vcpu *v, const struct exit *e);
+
+/* core/phys.c: a host pointer to guest-physical memory (identity-mapped in the VMM). */
+void *phys_ptr(uint64_t pa);
+
+/* core/log.c */
+void log_init(void);
+void vmm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t log_read(uint64_t cursor, char *dst, uint64_t len, uint64_t *next, uint64_t *lost);
+uint64_t log_bytes(void);
+
+#endif

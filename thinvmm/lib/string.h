@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TVMM_STRING_H
+#define TVMM_STRING_H
+#include <stddef.h>
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strnlen(const char *s, size_t max);
+#endif
