@@ -81,8 +81,8 @@ static void print_json(const struct tvmm_status *s)
 		const struct tvmm_status_cpu *c = &s->cpu[i];
 		printf("%s{\"cpu\":%u,\"apic_id\":%u,\"virtualized\":%s,\"exits_total\":%" PRIu64
 		       ",\"exits\":{",
-		       i ? "," : "", c->cpu, c->apic_id, c->state == TVMM_CPU_RUNNING ? "true" : "false",
-		       c->exits_total);
+		       i ? "," : "", c->cpu, c->apic_id,
+		       c->state == TVMM_CPU_RUNNING ? "true" : "false", c->exits_total);
 		for (int r = 0; r < TVMM_EXIT_NR; r++)
 			printf("%s\"%s\":%" PRIu64, r ? "," : "", exit_names[r], c->exits[r]);
 		printf("}}");
@@ -115,7 +115,7 @@ static int cmd_log(int fd)
 	uint64_t cursor = 0;
 	for (;;) {
 		struct tvmm_ioc_call c = {
-			.nr = TVMM_HC_LOG, .len = sizeof(buf), .buf = (uintptr_t)buf, .arg = cursor};
+		    .nr = TVMM_HC_LOG, .len = sizeof(buf), .buf = (uintptr_t)buf, .arg = cursor};
 		if (call(fd, &c))
 			return 1;
 		if (c.out[2])

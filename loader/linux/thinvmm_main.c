@@ -33,10 +33,16 @@ long tvmm_launch_cpu(void *entry, unsigned long cpu);
 
 static char *console = "com2";
 module_param(console, charp, 0444);
-MODULE_PARM_DESC(console, "VMM log port: com1..com4, debugcon (0xe9), debugcon:PORT, uart:PORT, none");
+MODULE_PARM_DESC(console,
+		 "VMM log port: com1..com4, debugcon (0xe9), debugcon:PORT, uart:PORT, none");
 static unsigned int mem_mb = 4;
 module_param(mem_mb, uint, 0444);
 MODULE_PARM_DESC(mem_mb, "MiB of memory given to the VMM (even, 2..64)");
+
+static int test_fail_cpu = -1;
+module_param(test_fail_cpu, int, 0444);
+MODULE_PARM_DESC(test_fail_cpu,
+		 "testing only: refuse to launch this CPU, to exercise the roll-back");
 
 typedef long (*tvmm_entry_fn)(u64 cmd, u64 arg, u64 rsp, u64 rip);
 
@@ -63,6 +69,11 @@ static int cpu_online_cb(unsigned int cpu)
 	unsigned long flags;
 	long rc;
 
+	if ((int)cpu == test_fail_cpu) {
+		pr_err("cpu %u: not virtualized: test_fail_cpu=%d asked for a failure\n", cpu,
+		       test_fail_cpu);
+		return -EIO;
+	}
 	L.ho.error[0] = 0;
 	local_irq_save(flags);
 	rc = tvmm_launch_cpu(L.entry, cpu);
@@ -104,9 +115,9 @@ static int parse_console(void)
 		const char *name;
 		u32 kind, port;
 	} named[] = {
-		{"com1", TVMM_CONSOLE_UART, 0x3f8},	  {"com2", TVMM_CONSOLE_UART, 0x2f8},
-		{"com3", TVMM_CONSOLE_UART, 0x3e8},	  {"com4", TVMM_CONSOLE_UART, 0x2e8},
-		{"debugcon", TVMM_CONSOLE_DEBUGCON, 0xe9}, {"none", TVMM_CONSOLE_NONE, 0},
+	    {"com1", TVMM_CONSOLE_UART, 0x3f8},	       {"com2", TVMM_CONSOLE_UART, 0x2f8},
+	    {"com3", TVMM_CONSOLE_UART, 0x3e8},	       {"com4", TVMM_CONSOLE_UART, 0x2e8},
+	    {"debugcon", TVMM_CONSOLE_DEBUGCON, 0xe9}, {"none", TVMM_CONSOLE_NONE, 0},
 	};
 	unsigned int i, port;
 
@@ -229,8 +240,8 @@ static int load_image(void)
 	unsigned int i;
 
 	if (fsize < sizeof(*h) || memcmp(h->magic, TVMM_IMAGE_MAGIC, 8) ||
-	    h->version != TVMM_HANDOFF_VERSION || h->file_size != fsize ||
-	    h->mem_size < fsize || h->entry >= fsize) {
+	    h->version != TVMM_HANDOFF_VERSION || h->file_size != fsize || h->mem_size < fsize ||
+	    h->entry >= fsize) {
 		pr_err("embedded VMM image is malformed\n");
 		return -EINVAL;
 	}
@@ -248,7 +259,9 @@ static int load_image(void)
 		L.ho.chunk_pa[i] = page_to_phys(L.chunk[i]);
 	L.ho.max_cpus = nr_cpu_ids;
 	return walk_iomem_res_desc(IORES_DESC_NONE, IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0, -1,
-				   &L.ho, add_ram) < 0 ? -E2BIG : 0;
+				   &L.ho, add_ram) < 0
+		   ? -E2BIG
+		   : 0;
 }
 
 static long ctl_ioctl(struct file *f, unsigned int cmd, unsigned long uarg)
@@ -289,15 +302,15 @@ static long ctl_ioctl(struct file *f, unsigned int cmd, unsigned long uarg)
 }
 
 static const struct file_operations ctl_fops = {
-	.owner = THIS_MODULE,
-	.unlocked_ioctl = ctl_ioctl,
+    .owner = THIS_MODULE,
+    .unlocked_ioctl = ctl_ioctl,
 };
 
 static struct miscdevice ctl_dev = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = "thinvmm",
-	.fops = &ctl_fops,
-	.mode = 0600,
+    .minor = MISC_DYNAMIC_MINOR,
+    .name = "thinvmm",
+    .fops = &ctl_fops,
+    .mode = 0600,
 };
 
 static int __init thinvmm_init(void)
@@ -329,13 +342,13 @@ static int __init thinvmm_init(void)
 		goto fail;
 	rc = L.entry(TVMM_CMD_INIT, (u64)&L.ho, 0, 0);
 	if (rc) {
-		pr_err("not loading: %s (code %ld)\n", L.ho.error[0] ? L.ho.error : "VMM init failed",
-		       rc);
+		pr_err("not loading: %s (code %ld)\n",
+		       L.ho.error[0] ? L.ho.error : "VMM init failed", rc);
 		rc = -ENODEV;
 		goto fail;
 	}
-	rc = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "thinvmm:online", cpu_online_cb,
-			       cpu_offline_cb);
+	rc =
+	    cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "thinvmm:online", cpu_online_cb, cpu_offline_cb);
 	if (rc < 0) {
 		pr_err("not loading: a CPU could not be virtualized; all handed back\n");
 		goto fail;

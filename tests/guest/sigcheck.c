@@ -3,18 +3,41 @@
  * Runs CPUID 0x40000000 pinned to each online CPU in turn and prints what
  * each one answers. Exit 0 only if every online CPU shows the thinvmm
  * signature: a CPU that escaped the VMM is visible here.
+ *
+ * tvmm-sigcheck --user-hypercall: VMMCALL from user space must raise #UD
+ * (SIGILL), as it would without a hypervisor. Exit 0 if it does.
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <thinvmm/abi.h>
 
-int main(void)
+static int user_hypercall(void)
 {
+	pid_t pid = fork();
+	if (pid == 0) {
+		__asm__ volatile("vmmcall" ::"a"(TVMM_HC_VERSION) : "rbx", "rcx", "rdx", "memory");
+		_exit(0); /* the VMM answered a CPL 3 call: wrong */
+	}
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return 2;
+	int ok = WIFSIGNALED(st) && WTERMSIG(st) == SIGILL;
+	printf("user-space VMMCALL: %s\n",
+	       ok ? "SIGILL (#UD), as without a hypervisor" : "did NOT raise #UD");
+	return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "--user-hypercall"))
+		return user_hypercall();
 	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
 	int online = 0, signed_ok = 0;
 	for (long cpu = 0; cpu < ncpu && cpu < CPU_SETSIZE; cpu++) {

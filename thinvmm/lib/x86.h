@@ -5,33 +5,33 @@
 
 #include <stdint.h>
 
-#define MSR_EFER            0xc0000080u
-#define MSR_STAR            0xc0000081u
-#define MSR_LSTAR           0xc0000082u
-#define MSR_CSTAR           0xc0000083u
-#define MSR_SFMASK          0xc0000084u
-#define MSR_FS_BASE         0xc0000100u
-#define MSR_GS_BASE         0xc0000101u
+#define MSR_EFER	    0xc0000080u
+#define MSR_STAR	    0xc0000081u
+#define MSR_LSTAR	    0xc0000082u
+#define MSR_CSTAR	    0xc0000083u
+#define MSR_SFMASK	    0xc0000084u
+#define MSR_FS_BASE	    0xc0000100u
+#define MSR_GS_BASE	    0xc0000101u
 #define MSR_KERNEL_GS_BASE  0xc0000102u
-#define MSR_PAT             0x00000277u
-#define MSR_APIC_BASE       0x0000001bu
-#define MSR_X2APIC_ICR      0x00000830u
+#define MSR_PAT		    0x00000277u
+#define MSR_APIC_BASE	    0x0000001bu
+#define MSR_X2APIC_ICR	    0x00000830u
 #define MSR_FEATURE_CONTROL 0x0000003au
 
-#define EFER_SCE   (1ull << 0)
-#define EFER_LME   (1ull << 8)
-#define EFER_LMA   (1ull << 10)
-#define EFER_NXE   (1ull << 11)
-#define EFER_SVME  (1ull << 12)
-#define EFER_LMSLE (1ull << 13)
-#define EFER_FFXSR (1ull << 14)
-#define EFER_TCE   (1ull << 15)
+#define EFER_SCE      (1ull << 0)
+#define EFER_LME      (1ull << 8)
+#define EFER_LMA      (1ull << 10)
+#define EFER_NXE      (1ull << 11)
+#define EFER_SVME     (1ull << 12)
+#define EFER_LMSLE    (1ull << 13)
+#define EFER_FFXSR    (1ull << 14)
+#define EFER_TCE      (1ull << 15)
 #define EFER_AUTOIBRS (1ull << 21)
 
-#define CR0_PE (1ull << 0)
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE  (1ull << 5)
+#define CR0_PE	 (1ull << 0)
+#define CR0_WP	 (1ull << 16)
+#define CR0_PG	 (1ull << 31)
+#define CR4_PAE	 (1ull << 5)
 #define CR4_LA57 (1ull << 12)
 
 #define RFLAGS_IF (1ull << 9)

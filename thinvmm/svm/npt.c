@@ -17,11 +17,11 @@ static uint64_t npt_leaf(uint64_t pa, unsigned perm, unsigned level, enum pt_mem
 }
 
 const struct pt_format npt_format = {
-	.table = npt_table,
-	.leaf = npt_leaf,
-	.present = x86_present,
-	.is_leaf = x86_is_leaf,
-	.perm = x86_perm,
-	.memtype = x86_memtype,
-	.addr_mask = 0x000ffffffffff000ull,
+    .table = npt_table,
+    .leaf = npt_leaf,
+    .present = x86_present,
+    .is_leaf = x86_is_leaf,
+    .perm = x86_perm,
+    .memtype = x86_memtype,
+    .addr_mask = 0x000ffffffffff000ull,
 };

@@ -33,10 +33,10 @@ static int svm_check(char *why, size_t n)
 		return TVMM_L_NOSUPPORT;
 	}
 	static const char *const msgs[] = {
-		"CPU has no SVM (AMD-V) support",
-		"SVM is disabled by firmware (VM_CR.SVMDIS)",
-		"CPU has no nested paging (NPT)",
-		"SVM is already in use (EFER.SVME set): another hypervisor?",
+	    "CPU has no SVM (AMD-V) support",
+	    "SVM is disabled by firmware (VM_CR.SVMDIS)",
+	    "CPU has no nested paging (NPT)",
+	    "SVM is already in use (EFER.SVME set): another hypervisor?",
 	};
 	int which = -1, rc = 0;
 	cpuid(0x80000001, 0, &r);
@@ -281,8 +281,8 @@ static void svm_set(struct vcpu *v, enum gstate g, uint64_t val)
 
 static void svm_inject(struct vcpu *v, uint8_t vector, bool has_err, uint32_t err)
 {
-	svm(v)->vmcb->c.event_inj = vector | (3u << 8) | (has_err ? 1u << 11 : 0) | (1u << 31) |
-				    ((uint64_t)err << 32);
+	svm(v)->vmcb->c.event_inj =
+	    vector | (3u << 8) | (has_err ? 1u << 11 : 0) | (1u << 31) | ((uint64_t)err << 32);
 }
 
 static void svm_flush_nested(struct vcpu *v)
@@ -312,8 +312,8 @@ static bool svm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 
 static uint64_t efer_allowed(void)
 {
-	uint64_t ok = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_LMSLE | EFER_FFXSR |
-		      EFER_TCE;
+	uint64_t ok =
+	    EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_LMSLE | EFER_FFXSR | EFER_TCE;
 	struct cpuid_regs r;
 	cpuid(0x80000000, 0, &r);
 	if (r.eax >= 0x80000021) {
@@ -445,19 +445,19 @@ int svm_exit_handler(struct vcpu *v)
 extern const struct pt_format npt_format;
 
 const struct backend_ops svm_ops = {
-	.name = "svm",
-	.id = TVMM_BACKEND_SVM,
-	.check = svm_check,
-	.init = svm_init,
-	.launch = svm_launch,
-	.decode_exit = svm_decode,
-	.get = svm_get,
-	.set = svm_set,
-	.inject_exception = svm_inject,
-	.nested_fmt = &npt_format,
-	.flush_nested = svm_flush_nested,
-	.msr_read = svm_msr_read,
-	.msr_write = svm_msr_write,
-	.cpuid_hide = svm_cpuid_hide,
-	.kick_others = svm_kick_others,
+    .name = "svm",
+    .id = TVMM_BACKEND_SVM,
+    .check = svm_check,
+    .init = svm_init,
+    .launch = svm_launch,
+    .decode_exit = svm_decode,
+    .get = svm_get,
+    .set = svm_set,
+    .inject_exception = svm_inject,
+    .nested_fmt = &npt_format,
+    .flush_nested = svm_flush_nested,
+    .msr_read = svm_msr_read,
+    .msr_write = svm_msr_write,
+    .cpuid_hide = svm_cpuid_hide,
+    .kick_others = svm_kick_others,
 };

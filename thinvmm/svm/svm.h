@@ -74,29 +74,29 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "vmcb");
 #define ICPT2_CLGI     (1u << 5)
 #define ICPT2_SKINIT   (1u << 6)
 
-#define SVM_EXIT_INIT     0x63
-#define SVM_EXIT_CPUID    0x72
+#define SVM_EXIT_INIT	  0x63
+#define SVM_EXIT_CPUID	  0x72
 #define SVM_EXIT_INVLPGA  0x7a
-#define SVM_EXIT_MSR      0x7c
+#define SVM_EXIT_MSR	  0x7c
 #define SVM_EXIT_SHUTDOWN 0x7f
-#define SVM_EXIT_VMRUN    0x80
+#define SVM_EXIT_VMRUN	  0x80
 #define SVM_EXIT_VMMCALL  0x81
-#define SVM_EXIT_VMLOAD   0x82
-#define SVM_EXIT_VMSAVE   0x83
-#define SVM_EXIT_STGI     0x84
-#define SVM_EXIT_CLGI     0x85
-#define SVM_EXIT_SKINIT   0x86
-#define SVM_EXIT_NPF      0x400
+#define SVM_EXIT_VMLOAD	  0x82
+#define SVM_EXIT_VMSAVE	  0x83
+#define SVM_EXIT_STGI	  0x84
+#define SVM_EXIT_CLGI	  0x85
+#define SVM_EXIT_SKINIT	  0x86
+#define SVM_EXIT_NPF	  0x400
 #define SVM_EXIT_INVALID  ((uint64_t)-1)
 
-#define MSR_VM_CR       0xc0010114u
+#define MSR_VM_CR	0xc0010114u
 #define MSR_VM_HSAVE_PA 0xc0010117u
-#define MSR_SVM_KEY     0xc0010118u
-#define VM_CR_LOCK      (1ull << 3)
-#define VM_CR_SVMDIS    (1ull << 4)
+#define MSR_SVM_KEY	0xc0010118u
+#define VM_CR_LOCK	(1ull << 3)
+#define VM_CR_SVMDIS	(1ull << 4)
 
-#define TLB_FLUSH_NONE  0
-#define TLB_FLUSH_ALL   1
+#define TLB_FLUSH_NONE	0
+#define TLB_FLUSH_ALL	1
 #define TLB_FLUSH_GUEST 3
 
 /* Per-CPU backend state, one page. */
@@ -104,9 +104,9 @@ struct svm_cpu {
 	struct vmcb *vmcb;
 	void *hsave;
 	uint64_t hsave_pa_guest; /* the guest's view of VM_HSAVE_PA */
-	uint64_t host_efer;      /* EFER before we set SVME: handed back */
-	uint8_t next_tlb;        /* TLB control for the next VMRUN */
-	uint8_t launching;       /* the first VMRUN has not yet entered the guest */
+	uint64_t host_efer;	 /* EFER before we set SVME: handed back */
+	uint8_t next_tlb;	 /* TLB control for the next VMRUN */
+	uint8_t launching;	 /* the first VMRUN has not yet entered the guest */
 };
 
 #endif

@@ -13,11 +13,11 @@
 #define TVMM_IOC_MAX_BUF (64u * 1024u)
 
 struct tvmm_ioc_call {
-	__u32 nr;   /* TVMM_HC_* */
-	__u32 len;  /* bytes at buf, at most TVMM_IOC_MAX_BUF; 0 for calls without buffer */
-	__u64 buf;  /* user pointer */
-	__u64 arg;  /* third argument (RDX), e.g. the log cursor */
-	__s64 ret;  /* RAX */
+	__u32 nr;     /* TVMM_HC_* */
+	__u32 len;    /* bytes at buf, at most TVMM_IOC_MAX_BUF; 0 for calls without buffer */
+	__u64 buf;    /* user pointer */
+	__u64 arg;    /* third argument (RDX), e.g. the log cursor */
+	__s64 ret;    /* RAX */
 	__u64 out[3]; /* RBX, RCX, RDX */
 };
 

@@ -6,9 +6,13 @@
  *                not see VMM data, the writes must change nothing, and the
  *                VMM must keep answering.
  *   test=badhc   malformed hypercalls must get the documented error codes.
+ *   test=svm     SVM is hidden: CPUID bits, EFER.SVME, VM_CR, and every SVM
+ *                instruction raises #UD in the guest.
  * Results are kernel log lines "TVMM-PROBE: PASS|FAIL name [why]".
  */
 #include <linux/io.h>
+#include <asm/asm.h>
+#include <asm/msr.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -20,7 +24,7 @@
 static char *test = "";
 module_param(test, charp, 0444);
 
-#define PASS(name) pr_info("TVMM-PROBE: PASS %s\n", name)
+#define PASS(name)	     pr_info("TVMM-PROBE: PASS %s\n", name)
 #define FAIL(name, fmt, ...) pr_info("TVMM-PROBE: FAIL %s " fmt "\n", name, ##__VA_ARGS__)
 
 #define STATUS_BUF 8192
@@ -139,17 +143,17 @@ static void test_badhc(void)
 	buf_pa = virt_to_phys(s);
 	{
 		const struct hc_case cases[] = {
-			{"unknown-call", TVMM_HC_BASE + 0x99, 0, 0, 0, TVMM_ENOSYS},
-			{"call-zero", 0, 0, 0, 0, TVMM_ENOSYS},
-			{"len-zero", TVMM_HC_STATUS, buf_pa, 0, 0, TVMM_ERANGE},
-			{"len-huge", TVMM_HC_STATUS, buf_pa, TVMM_HC_MAX_BUF + 1ull, 0, TVMM_ERANGE},
-			{"len-wraps", TVMM_HC_STATUS, ~0ull - 16, 4096, 0, TVMM_ERANGE},
-			{"vmm-memory", TVMM_HC_STATUS, vmm_pa, 4096, 0, TVMM_EPERM},
-			{"vmm-overlap", TVMM_HC_LOG, vmm_pa - 2048, 4096, 0, TVMM_EPERM},
-			{"beyond-ram", TVMM_HC_STATUS, 1ull << 50, 4096, 0, TVMM_EFAULT},
-			{"mmio-hole", TVMM_HC_LOG, 0xfee00000ull, 4096, 0, TVMM_EFAULT},
-			{"too-small", TVMM_HC_STATUS, buf_pa, 16, 0, TVMM_ETOOSMALL},
-			{"devirt-flags", TVMM_HC_DEVIRT, 1, 0, 0, TVMM_EINVAL},
+		    {"unknown-call", TVMM_HC_BASE + 0x99, 0, 0, 0, TVMM_ENOSYS},
+		    {"call-zero", 0, 0, 0, 0, TVMM_ENOSYS},
+		    {"len-zero", TVMM_HC_STATUS, buf_pa, 0, 0, TVMM_ERANGE},
+		    {"len-huge", TVMM_HC_STATUS, buf_pa, TVMM_HC_MAX_BUF + 1ull, 0, TVMM_ERANGE},
+		    {"len-wraps", TVMM_HC_STATUS, ~0ull - 16, 4096, 0, TVMM_ERANGE},
+		    {"vmm-memory", TVMM_HC_STATUS, vmm_pa, 4096, 0, TVMM_EPERM},
+		    {"vmm-overlap", TVMM_HC_LOG, vmm_pa - 2048, 4096, 0, TVMM_EPERM},
+		    {"beyond-ram", TVMM_HC_STATUS, 1ull << 50, 4096, 0, TVMM_EFAULT},
+		    {"mmio-hole", TVMM_HC_LOG, 0xfee00000ull, 4096, 0, TVMM_EFAULT},
+		    {"too-small", TVMM_HC_STATUS, buf_pa, 16, 0, TVMM_ETOOSMALL},
+		    {"devirt-flags", TVMM_HC_DEVIRT, 1, 0, 0, TVMM_EINVAL},
 		};
 		for (i = 0; i < ARRAY_SIZE(cases); i++) {
 			const struct hc_case *c = &cases[i];
@@ -173,14 +177,60 @@ static void test_badhc(void)
 	kfree(s);
 }
 
+/* Runs one instruction; true if it raised an exception (caught by the extable). */
+#define FAULTS(insn)                                                                               \
+	({                                                                                         \
+		int __faulted = 1;                                                                 \
+		asm volatile("1: " insn "\n"                                                       \
+			     "   movl $0, %0\n"                                                    \
+			     "2:\n" _ASM_EXTABLE(1b, 2b)                                           \
+			     : "+r"(__faulted)                                                     \
+			     : "a"(0ul), "c"(0ul)                                                  \
+			     : "memory");                                                          \
+		__faulted;                                                                         \
+	})
+
+static void check(const char *name, bool ok)
+{
+	if (ok)
+		PASS(name);
+	else
+		FAIL(name, "");
+}
+
+static void test_svm(void)
+{
+	unsigned int a, b, c, d;
+	u64 efer, vmcr;
+
+	cpuid(0x80000001, &a, &b, &c, &d);
+	check("cpuid-svm-hidden", !(c & (1u << 2)));
+	cpuid(0x8000000a, &a, &b, &c, &d);
+	check("cpuid-svm-leaf-empty", !a && !b && !c && !d);
+	check("efer-read", !rdmsrl_safe(MSR_EFER, &efer) && !(efer & EFER_SVME));
+	check("efer-set-svme-gp", wrmsrl_safe(MSR_EFER, efer | EFER_SVME) != 0);
+	check("efer-unchanged", !rdmsrl_safe(MSR_EFER, &efer) && !(efer & EFER_SVME));
+	check("efer-write-same", wrmsrl_safe(MSR_EFER, efer) == 0);
+	check("vm-cr-disabled", !rdmsrl_safe(MSR_VM_CR, &vmcr) && (vmcr & (1u << 4)));
+	check("vm-cr-write-gp", wrmsrl_safe(MSR_VM_CR, 0) != 0);
+	check("vmrun-ud", FAULTS("vmrun"));
+	check("vmload-ud", FAULTS("vmload"));
+	check("vmsave-ud", FAULTS("vmsave"));
+	check("stgi-ud", FAULTS("stgi"));
+	check("clgi-ud", FAULTS("clgi"));
+	check("invlpga-ud", FAULTS("invlpga"));
+}
+
 static int __init probe_init(void)
 {
 	if (!strcmp(test, "vmmmem"))
 		test_vmmmem();
 	else if (!strcmp(test, "badhc"))
 		test_badhc();
+	else if (!strcmp(test, "svm"))
+		test_svm();
 	else
-		FAIL("usage", "test=vmmmem|badhc, got '%s'", test);
+		FAIL("usage", "test=vmmmem|badhc|svm, got '%s'", test);
 	return 0;
 }
 

@@ -14,7 +14,7 @@
 #endif
 
 #define TVMM_HANDOFF_VERSION 1u
-#define TVMM_MAX_CHUNKS      32u
+#define TVMM_MAX_CHUNKS	     32u
 #define TVMM_MAX_MEMRANGES   64u
 #define TVMM_CHUNK_SHIFT     21u /* 2 MiB, naturally aligned */
 
@@ -22,12 +22,12 @@
 #define TVMM_IMAGE_MAGIC "ThinVMM\0"
 struct tvmm_image_header {
 	char magic[8];
-	uint32_t version;     /* TVMM_HANDOFF_VERSION this image speaks */
+	uint32_t version; /* TVMM_HANDOFF_VERSION this image speaks */
 	uint32_t header_size;
-	uint64_t file_size;   /* bytes of the flat image */
-	uint64_t mem_size;    /* bytes including .bss */
-	uint64_t entry;       /* offset of tvmm_entry() */
-	uint64_t rela_start;  /* offsets of the R_X86_64_RELATIVE table */
+	uint64_t file_size;  /* bytes of the flat image */
+	uint64_t mem_size;   /* bytes including .bss */
+	uint64_t entry;	     /* offset of tvmm_entry() */
+	uint64_t rela_start; /* offsets of the R_X86_64_RELATIVE table */
 	uint64_t rela_end;
 };
 
@@ -48,13 +48,13 @@ struct tvmm_memrange {
 
 enum tvmm_console_kind {
 	TVMM_CONSOLE_NONE = 0,
-	TVMM_CONSOLE_UART = 1,     /* 16550 at io_port, 115200 8N1 */
+	TVMM_CONSOLE_UART = 1,	   /* 16550 at io_port, 115200 8N1 */
 	TVMM_CONSOLE_DEBUGCON = 2, /* bytes written to io_port (QEMU isa-debugcon) */
 };
 
 struct tvmm_handoff {
 	uint32_t version; /* TVMM_HANDOFF_VERSION */
-	uint32_t size;    /* sizeof(struct tvmm_handoff) */
+	uint32_t size;	  /* sizeof(struct tvmm_handoff) */
 	/*
 	 * The VMM's memory: nchunks physically contiguous, naturally aligned
 	 * 2 MiB chunks, mapped virtually contiguous at image_va in the address
@@ -94,13 +94,13 @@ enum tvmm_cmd {
 };
 
 /* Return values of tvmm_entry: 0 or a negative TVMM_L* code. */
-#define TVMM_L_OK          0
-#define TVMM_L_EINVAL      (-1) /* bad handoff or command */
-#define TVMM_L_ENOMEM      (-2) /* VMM memory exhausted */
-#define TVMM_L_NOSUPPORT   (-3) /* CPU lacks the virtualization feature */
-#define TVMM_L_DISABLED    (-4) /* feature disabled by firmware (VM_CR.SVMDIS, ...) */
-#define TVMM_L_BUSY        (-5) /* already on (another hypervisor, or twice) */
-#define TVMM_L_HWFAIL      (-6) /* VMRUN/VMLAUNCH refused the state */
-#define TVMM_L_NOTINIT     (-7) /* LAUNCH before INIT */
+#define TVMM_L_OK	 0
+#define TVMM_L_EINVAL	 (-1) /* bad handoff or command */
+#define TVMM_L_ENOMEM	 (-2) /* VMM memory exhausted */
+#define TVMM_L_NOSUPPORT (-3) /* CPU lacks the virtualization feature */
+#define TVMM_L_DISABLED	 (-4) /* feature disabled by firmware (VM_CR.SVMDIS, ...) */
+#define TVMM_L_BUSY	 (-5) /* already on (another hypervisor, or twice) */
+#define TVMM_L_HWFAIL	 (-6) /* VMRUN/VMLAUNCH refused the state */
+#define TVMM_L_NOTINIT	 (-7) /* LAUNCH before INIT */
 
 #endif

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Boot the guest kernel + an initramfs once in QEMU (TCG, q35), headless, with a time limit.
+#
+# Usage: tests/e2e/qemu.sh [options] [-- extra QEMU arguments]
+#   -i INITRD     initramfs (required)
+#   -n NAME       scenario: adds tvmm.scenario=NAME to the kernel command line
+#   -o OUTDIR     logs go here (default build/e2e/manual)
+#   -s N          -smp N (default 2)
+#   -c CPU        -cpu CPU (default max; e.g. max,-svm)
+#   -m MEM        -m MEM (default 1G)
+#   -a ARGS       extra kernel command-line arguments (may be repeated)
+#   -t SECONDS    time limit (default 300)
+#   -k KERNEL     kernel image (default build/kernel/vmlinuz)
+#   -q            quiet: do not echo the guest console on stdout
+#
+# OUTDIR/console.log   COM1 (ttyS0), the guest console
+# OUTDIR/vmm.log       COM2 (I/O port 0x2f8), the hypervisor's log port
+# OUTDIR/qemu.log      QEMU's own stdout/stderr
+# OUTDIR/cmdline       the QEMU command line used
+#
+# Exit status: 0 when QEMU exited by itself with status 0 (the guest powered off; with
+# -no-reboot a reboot or panic=-1 also ends QEMU, tests/e2e/check.sh tells those apart),
+# 124 on timeout, 2 on bad usage, QEMU's status otherwise.
+set -euo pipefail
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ME=$(basename "$0")
+die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 2; }
+log() { printf '%s: %s\n' "$ME" "$*" >&2; }
+
+INITRD="" SCENARIO="" OUTDIR="$REPO_ROOT/build/e2e/manual" SMP=2 CPU=max MEM=1G
+APPEND_EXTRA="" TIMEOUT=300 KERNEL="$REPO_ROOT/build/kernel/vmlinuz" QUIET=0
+while getopts ':i:n:o:s:c:m:a:t:k:qh' opt; do
+    case "$opt" in
+        i) INITRD=$OPTARG ;;
+        n) SCENARIO=$OPTARG ;;
+        o) OUTDIR=$OPTARG ;;
+        s) SMP=$OPTARG ;;
+        c) CPU=$OPTARG ;;
+        m) MEM=$OPTARG ;;
+        a) APPEND_EXTRA="$APPEND_EXTRA $OPTARG" ;;
+        t) TIMEOUT=$OPTARG ;;
+        k) KERNEL=$OPTARG ;;
+        q) QUIET=1 ;;
+        h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        :) die "option -$OPTARG needs an argument (see -h)" ;;
+        *) die "unknown option -$OPTARG (see -h)" ;;
+    esac
+done
+shift $((OPTIND - 1))
+EXTRA_QEMU=("$@")
+
+command -v qemu-system-x86_64 >/dev/null 2>&1 || die "qemu-system-x86_64 not found (tests/env/deps.sh)"
+[ -n "$INITRD" ] || die "no initramfs given (-i INITRD)"
+[ -f "$INITRD" ] || die "initramfs $INITRD not found"
+[ -f "$KERNEL" ] || die "kernel $KERNEL not found (run tests/env/kernel.sh)"
+[[ "$SMP" =~ ^[1-9][0-9]*$ ]] || die "-s wants a positive number, not '$SMP'"
+[[ "$TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "-t wants a positive number of seconds, not '$TIMEOUT'"
+[[ -z "$SCENARIO" || "$SCENARIO" =~ ^[A-Za-z0-9_-]+$ ]] || die "bad scenario name '$SCENARIO'"
+
+mkdir -p "$OUTDIR"
+OUTDIR=$(cd "$OUTDIR" && pwd)
+CONSOLE="$OUTDIR/console.log" VMMLOG="$OUTDIR/vmm.log" QLOG="$OUTDIR/qemu.log"
+rm -f "$CONSOLE" "$VMMLOG" "$QLOG"
+: >"$CONSOLE"
+
+APPEND="console=ttyS0 panic=-1"
+[ -n "$SCENARIO" ] && APPEND="$APPEND tvmm.scenario=$SCENARIO"
+APPEND="$APPEND${APPEND_EXTRA}"
+
+# No -nographic: it would put a monitor/serial mux on stdio. Everything goes to files instead,
+# so nothing needs a tty. The first -serial is COM1 (ttyS0), the second COM2 (0x2f8).
+QEMU=(qemu-system-x86_64 -M q35 -accel tcg -cpu "$CPU" -smp "$SMP" -m "$MEM"
+      -display none -no-reboot -monitor none -nodefaults
+      -serial "file:$CONSOLE" -serial "file:$VMMLOG"
+      -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND"
+      "${EXTRA_QEMU[@]}")
+printf '%q ' "${QEMU[@]}" >"$OUTDIR/cmdline"; echo >>"$OUTDIR/cmdline"
+
+QPID="" TPID=""
+cleanup() {
+    local rc=$?
+    if [ -n "$QPID" ] && kill -0 "$QPID" 2>/dev/null; then
+        log "stopping QEMU (pid $QPID)"
+        kill -TERM "$QPID" 2>/dev/null || true
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            kill -0 "$QPID" 2>/dev/null || break
+            sleep 0.5
+        done
+        kill -KILL "$QPID" 2>/dev/null || true
+        wait "$QPID" 2>/dev/null || true
+    fi
+    if [ -n "$TPID" ] && kill -0 "$TPID" 2>/dev/null; then
+        kill -TERM "$TPID" 2>/dev/null || true
+        wait "$TPID" 2>/dev/null || true
+    fi
+    return "$rc"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'log "terminated"; exit 143' TERM
+trap 'log "hangup"; exit 129' HUP
+
+log "booting (smp $SMP, cpu $CPU, limit ${TIMEOUT}s): $APPEND"
+START=$SECONDS
+"${QEMU[@]}" </dev/null >"$QLOG" 2>&1 &
+QPID=$!
+if [ "$QUIET" -eq 0 ]; then
+    # Follow the console until QEMU is gone (tail reads what is left once more, then exits).
+    tail -n +1 -f --pid="$QPID" "$CONSOLE" </dev/null &
+    TPID=$!
+fi
+
+TIMED_OUT=0
+# bash reaps the background child as soon as it exits, so kill -0 fails from then on.
+while kill -0 "$QPID" 2>/dev/null; do
+    if [ $((SECONDS - START)) -ge "$TIMEOUT" ]; then
+        TIMED_OUT=1
+        break
+    fi
+    sleep 0.2
+done
+
+if [ "$TIMED_OUT" -eq 1 ]; then
+    log "TIMEOUT: the guest did not power off within ${TIMEOUT}s; killing QEMU (pid $QPID)"
+    kill -TERM "$QPID" 2>/dev/null || true
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        kill -0 "$QPID" 2>/dev/null || break
+        sleep 0.5
+    done
+    kill -KILL "$QPID" 2>/dev/null || true
+    wait "$QPID" 2>/dev/null || true
+    QPID=""
+    [ -n "$TPID" ] && { kill -TERM "$TPID" 2>/dev/null || true; wait "$TPID" 2>/dev/null || true; TPID=""; }
+    echo "timeout after ${TIMEOUT}s" >"$OUTDIR/status" 2>/dev/null || true
+    exit 124
+fi
+
+QRC=0
+wait "$QPID" || QRC=$?
+QPID=""
+if [ -n "$TPID" ]; then wait "$TPID" 2>/dev/null || true; TPID=""; fi
+ELAPSED=$((SECONDS - START))
+echo "qemu exit $QRC after ${ELAPSED}s" >"$OUTDIR/status" 2>/dev/null || true
+if [ "$QRC" -ne 0 ]; then
+    log "QEMU exited with status $QRC after ${ELAPSED}s; its output:"
+    sed 's/^/  qemu: /' "$QLOG" >&2 || true
+    exit "$QRC"
+fi
+log "guest finished after ${ELAPSED}s (logs in $OUTDIR)"
+exit 0

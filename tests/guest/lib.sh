@@ -1,0 +1,237 @@
+# shellcheck shell=sh
+# Shared code for the guest scenarios (busybox sh). Source it: . /opt/thinvmm/lib.sh
+#
+# Results go to the console as
+#   TVMM-TEST: PASS <name>
+#   TVMM-TEST: FAIL <name> <reason>
+#   TVMM-TEST: SKIP <name> <reason>
+# and, one word each, to $TVMM_RESULTS so /init can print its own tally (tests/e2e/check.sh
+# compares the two). Every check is independent: it sets up what it needs and never stops the
+# scenario.
+
+TVMM_DIR=${TVMM_DIR:-/opt/thinvmm}
+TVMM_RESULTS=${TVMM_RESULTS:-/tmp/tvmm-results}
+TVMM_KO=$TVMM_DIR/thinvmm.ko
+TVMM_PROBE_KO=$TVMM_DIR/tvmm_probe.ko
+TVMM_CTL=$TVMM_DIR/thinvmm-ctl
+TVMM_SIGCHECK=$TVMM_DIR/tvmm-sigcheck
+TVMM_DMESG_SAVED=/tmp/tvmm-dmesg.saved   # what tvmm_dmesg_clear took out of the ring
+TVMM_TOOL_TIMEOUT=${TVMM_TOOL_TIMEOUT:-120}   # seconds for thinvmm-ctl, tvmm-sigcheck
+TVMM_MOD_TIMEOUT=${TVMM_MOD_TIMEOUT:-180}     # seconds for insmod/rmmod
+TVMM_WHY=""                              # reason set by the helpers that return 1
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+
+# --- reporting -------------------------------------------------------------------------------
+
+# Flatten to one line of at most 300 characters.
+tvmm_oneline() { tr '\n\t' '  ' | sed 's/  */ /g; s/^ //; s/ $//' | cut -c1-300; }
+
+tvmm_pass() {
+    echo "TVMM-TEST: PASS $1"
+    echo "PASS $1" >>"$TVMM_RESULTS"
+}
+tvmm_fail() {
+    _n=$1; shift
+    _r=$(printf '%s' "$*" | tvmm_oneline)
+    echo "TVMM-TEST: FAIL $_n ${_r:-(no reason given)}"
+    echo "FAIL $_n" >>"$TVMM_RESULTS"
+}
+tvmm_skip() {
+    _n=$1; shift
+    echo "TVMM-TEST: SKIP $_n $*"
+}
+# tvmm_result NAME: PASS if the last helper returned 0 (i.e. TVMM_WHY is empty), else FAIL
+tvmm_result() {
+    if [ -z "$TVMM_WHY" ]; then tvmm_pass "$1"; else tvmm_fail "$1" "$TVMM_WHY"; fi
+}
+tvmm_heading() { echo; echo "=== $* ==="; }
+tvmm_info() { echo "    $*"; }
+# Show a command's captured output, indented, for the log.
+tvmm_show() { [ -s "$1" ] && sed -n '1,30s/^/    | /p' "$1"; return 0; }
+
+# --- running things --------------------------------------------------------------------------
+
+# tvmm_run OUTFILE CMD...  runs CMD with stdout+stderr in OUTFILE, returns its status.
+# User-space tools get a time limit so a hung one cannot stall the whole scenario.
+tvmm_run() {
+    _o=$1; shift
+    timeout "$TVMM_TOOL_TIMEOUT" "$@" >"$_o" 2>&1
+}
+
+# insmod/rmmod under a time limit: a module whose init crashed stays "Loading" and a second
+# insmod of the same name would wait for it for ever (the wait is interruptible).
+tvmm_insmod_raw() { timeout "$TVMM_MOD_TIMEOUT" insmod "$@"; }
+tvmm_rmmod_raw() { timeout "$TVMM_MOD_TIMEOUT" rmmod "$@"; }
+
+tvmm_ncpus() { grep -c '^processor' /proc/cpuinfo; }
+# Seconds since boot with centiseconds, e.g. 12.34 (no fork).
+tvmm_uptime() { read -r _up _ </proc/uptime; echo "$_up"; }
+# tvmm_elapsed START [END]: seconds from START to END (default now), tvmm_uptime values, e.g. 1.25
+tvmm_elapsed() {
+    _a=$(echo "$1" | tr -d .); _b=$(echo "${2:-$(tvmm_uptime)}" | tr -d .)
+    _d=$(( ${_b#0} - ${_a#0} ))
+    printf '%d.%02d' $((_d / 100)) $((_d % 100))
+}
+# Loaded = in /proc/modules and Live (a module whose init crashed stays "Loading").
+tvmm_loaded() { grep -q '^thinvmm .* Live ' /proc/modules; }
+tvmm_present() { grep -q '^thinvmm ' /proc/modules; }
+tvmm_probe_loaded() { grep -q '^tvmm_probe ' /proc/modules; }
+
+# Read the kernel log and clear it; keep what was read for tvmm_dmesg_summary.
+tvmm_dmesg_clear() { dmesg -c >>"$TVMM_DMESG_SAVED" 2>/dev/null || true; }
+
+# The kernel messages that start with "thinvmm" (timestamps stripped), all of this boot.
+tvmm_dmesg_summary() {
+    echo "TVMM-E2E: kernel messages from thinvmm (last ${1:-40}):"
+    { cat "$TVMM_DMESG_SAVED" 2>/dev/null; dmesg; } | sed 's/^\[[^]]*\] *//' | grep '^thinvmm' \
+        | tail -n "${1:-40}" | sed 's/^/    /'
+}
+
+# --- thinvmm ---------------------------------------------------------------------------------
+
+# The /proc/modules line of thinvmm, e.g. "thinvmm 380928 1 - Loading 0x..." (empty if absent).
+tvmm_modline() { grep '^thinvmm ' /proc/modules | cut -d' ' -f1-5; }
+
+tvmm_insmod() {  # load thinvmm; sets TVMM_WHY on failure
+    TVMM_WHY=""
+    [ -f "$TVMM_KO" ] || { TVMM_WHY="$TVMM_KO is missing"; return 1; }
+    if tvmm_present; then
+        # A second insmod would wait for a stuck one for ever; say so instead.
+        TVMM_WHY="thinvmm is already in /proc/modules: $(tvmm_modline)"
+        return 1
+    fi
+    if ! tvmm_insmod_raw "$TVMM_KO" >/tmp/tvmm-insmod.out 2>&1; then
+        TVMM_WHY="insmod thinvmm.ko failed: $(tvmm_oneline </tmp/tvmm-insmod.out)"
+        return 1
+    fi
+    tvmm_loaded || { TVMM_WHY="insmod succeeded but thinvmm is not in /proc/modules"; return 1; }
+}
+
+tvmm_rmmod() {  # unload thinvmm; sets TVMM_WHY on failure
+    TVMM_WHY=""
+    if ! tvmm_rmmod_raw thinvmm >/tmp/tvmm-rmmod.out 2>&1; then
+        TVMM_WHY="rmmod thinvmm failed: $(tvmm_oneline </tmp/tvmm-rmmod.out)"
+        return 1
+    fi
+    ! tvmm_present || { TVMM_WHY="rmmod succeeded but thinvmm is still in /proc/modules"; return 1; }
+}
+
+tvmm_ensure_loaded() {
+    TVMM_WHY=""
+    tvmm_loaded && return 0
+    if tvmm_present; then
+        TVMM_WHY="thinvmm is stuck in /proc/modules: $(tvmm_modline)"
+        return 1
+    fi
+    tvmm_insmod || { TVMM_WHY="thinvmm not loaded and loading it failed: $TVMM_WHY"; return 1; }
+}
+
+tvmm_ensure_unloaded() {
+    TVMM_WHY=""
+    tvmm_present || return 0
+    tvmm_rmmod
+}
+
+# tvmm_sigcheck [quiet]: the CPUID 0x40000000 signature on every online CPU (exit status 0).
+tvmm_sigcheck() {
+    TVMM_WHY=""
+    [ -x "$TVMM_SIGCHECK" ] || { TVMM_WHY="$TVMM_SIGCHECK is missing"; return 1; }
+    tvmm_run /tmp/tvmm-sigcheck.out "$TVMM_SIGCHECK"
+    _rc=$?
+    [ "${1:-}" = quiet ] || tvmm_show /tmp/tvmm-sigcheck.out
+    if [ "$_rc" -ne 0 ]; then
+        TVMM_WHY="tvmm-sigcheck exited $_rc: $(tvmm_oneline </tmp/tvmm-sigcheck.out)"
+        return 1
+    fi
+}
+
+# tvmm_status_all: thinvmm-ctl status exits 0 and says "virtualized: N/N", N = online CPUs.
+tvmm_status_all() {
+    TVMM_WHY=""
+    [ -x "$TVMM_CTL" ] || { TVMM_WHY="$TVMM_CTL is missing"; return 1; }
+    _n=$(tvmm_ncpus)
+    tvmm_run /tmp/tvmm-status.out "$TVMM_CTL" status
+    _rc=$?
+    tvmm_show /tmp/tvmm-status.out
+    if [ "$_rc" -ne 0 ]; then
+        TVMM_WHY="thinvmm-ctl status exited $_rc: $(tvmm_oneline </tmp/tvmm-status.out)"
+        return 1
+    fi
+    if ! grep -Eq "virtualized: $_n/$_n([^0-9]|\$)" /tmp/tvmm-status.out; then
+        TVMM_WHY="thinvmm-ctl status lacks 'virtualized: $_n/$_n' ($_n CPUs online): $(grep virtualized /tmp/tvmm-status.out | tvmm_oneline)"
+        return 1
+    fi
+}
+
+# tvmm_probe_test TEST: insmod tvmm_probe.ko test=TEST, rmmod it; needs at least one
+# "TVMM-PROBE: PASS" and no "TVMM-PROBE: FAIL" in the kernel log of this run.
+tvmm_probe_test() {
+    TVMM_WHY=""
+    _t=$1
+    [ -f "$TVMM_PROBE_KO" ] || { TVMM_WHY="$TVMM_PROBE_KO is missing"; return 1; }
+    if tvmm_probe_loaded && ! tvmm_rmmod_raw tvmm_probe >/dev/null 2>&1; then
+        TVMM_WHY="an earlier tvmm_probe is stuck and cannot be removed: $(grep '^tvmm_probe ' /proc/modules | tvmm_oneline)"
+        return 1
+    fi
+    tvmm_dmesg_clear
+    _err=""
+    if ! tvmm_insmod_raw "$TVMM_PROBE_KO" "test=$_t" >/tmp/tvmm-probe.out 2>&1; then
+        _err="insmod tvmm_probe.ko test=$_t failed: $(tvmm_oneline </tmp/tvmm-probe.out);"
+    fi
+    if tvmm_probe_loaded && ! tvmm_rmmod_raw tvmm_probe >/tmp/tvmm-probe.out 2>&1; then
+        _err="$_err rmmod tvmm_probe failed: $(tvmm_oneline </tmp/tvmm-probe.out);"
+    fi
+    dmesg >/tmp/tvmm-probe.log 2>/dev/null
+    grep 'TVMM-PROBE:' /tmp/tvmm-probe.log | sed 's/^/    /'
+    _np=$(grep -c 'TVMM-PROBE: PASS' /tmp/tvmm-probe.log)
+    _nf=$(grep -c 'TVMM-PROBE: FAIL' /tmp/tvmm-probe.log)
+    if [ "$_nf" -gt 0 ]; then
+        _err="$_err $_nf probe failure(s): $(grep 'TVMM-PROBE: FAIL' /tmp/tvmm-probe.log | sed 's/.*TVMM-PROBE: FAIL //' | head -n 3 | tvmm_oneline);"
+    fi
+    if [ "$_np" -eq 0 ]; then
+        _err="$_err no TVMM-PROBE: PASS in the kernel log;"
+    fi
+    TVMM_WHY=$_err
+    [ -z "$TVMM_WHY" ]
+}
+
+# --- the workload --------------------------------------------------------------------------------
+
+# tvmm_workload: memory, compression, fork/exec and syscall traffic; sets TVMM_WHY on failure.
+tvmm_workload() {
+    TVMM_WHY=""
+    _f=/tmp/tvmm-workload.bin
+    _bytes=4194304
+    _t0=$(tvmm_uptime)
+    if ! dd if=/dev/urandom of="$_f" bs=1048576 count=4 2>/tmp/tvmm-dd.err; then
+        TVMM_WHY="dd from /dev/urandom failed: $(tvmm_oneline </tmp/tvmm-dd.err)"
+        rm -f "$_f"; return 1
+    fi
+    _size=$(wc -c <"$_f")
+    if [ "$_size" -ne "$_bytes" ]; then
+        TVMM_WHY="4 MiB file has $_size bytes"; rm -f "$_f"; return 1
+    fi
+    _h1=$(sha256sum "$_f" | cut -d' ' -f1)
+    _h2=$(gzip -c "$_f" | gunzip -c | sha256sum | cut -d' ' -f1)
+    if [ -z "$_h1" ] || [ "$_h1" != "$_h2" ]; then
+        TVMM_WHY="sha256 differs after gzip|gunzip ($_h1 vs $_h2)"; rm -f "$_f"; return 1
+    fi
+    rm -f "$_f"
+    _t1=$(tvmm_uptime)
+    _i=0
+    while [ "$_i" -lt 500 ]; do
+        if ! /bin/true; then
+            TVMM_WHY="fork/exec of /bin/true failed at iteration $_i"; return 1
+        fi
+        _i=$((_i + 1))
+    done
+    _t2=$(tvmm_uptime)
+    if ! dd if=/dev/zero of=/dev/null bs=1 count=20000 2>/tmp/tvmm-dd.err; then
+        TVMM_WHY="dd bs=1 count=20000 failed: $(tvmm_oneline </tmp/tvmm-dd.err)"; return 1
+    fi
+    if ! grep -q '^20000+0 records out' /tmp/tvmm-dd.err; then
+        TVMM_WHY="dd bs=1 count=20000 did not copy 20000 records: $(tvmm_oneline </tmp/tvmm-dd.err)"; return 1
+    fi
+    _t3=$(tvmm_uptime)
+    tvmm_info "workload times (guest clock): 4 MiB sha256+gzip $(tvmm_elapsed "$_t0" "$_t1")s, 500 fork/exec $(tvmm_elapsed "$_t1" "$_t2")s, dd bs=1 count=20000 $(tvmm_elapsed "$_t2" "$_t3")s"
+}
