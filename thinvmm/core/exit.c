@@ -4,6 +4,7 @@
  * core decides, and tells the backend what to apply through its ops.
  */
 #include "core/vmm.h"
+#include "lib/string.h"
 #include "lib/x86.h"
 
 #define VEC_UD 6
@@ -80,12 +81,20 @@ static void log_guest_state(struct vcpu *v, const char *what)
 		(unsigned long long)o->get(v, GS_EFER), (unsigned long long)o->get(v, GS_CPL));
 }
 
+/*
+ * Stop every CPU without resetting anything. Emptying the shared nested
+ * map makes each other CPU exit at its next nested-TLB miss, and every exit
+ * after `stopping` halts that CPU. No IPI is needed: an INIT IPI would be
+ * held pending by GIF=0 on AMD hardware, but emulators (QEMU TCG) deliver it
+ * anyway and reset the CPU, which is exactly what must not happen here.
+ */
 void core_stop_machine(struct vcpu *v, const char *why)
 {
 	vmm.stopping = true;
+	memset(vmm.nested.table_ptr(vmm.nested.root_pa), 0, PAGE_SIZE);
+	vmm.ops->flush_nested(v);
 	vmm_log("cpu %u: %s: stopping the machine (no reset: the state stays for inspection)",
 		v->cpu, why);
-	vmm.ops->kick_others(v);
 }
 
 enum action core_handle_exit(struct vcpu *v)

@@ -8,10 +8,14 @@
  *   test=badhc   malformed hypercalls must get the documented error codes.
  *   test=svm     SVM is hidden: CPUID bits, EFER.SVME, VM_CR, and every SVM
  *                instruction raises #UD in the guest.
+ *   test=triplefault  load an empty IDT and raise an exception: the guest
+ *                triple-faults. Under thinvmm the machine must stop, logged,
+ *                never reset. Destroys the guest by design.
  * Results are kernel log lines "TVMM-PROBE: PASS|FAIL name [why]".
  */
 #include <linux/io.h>
 #include <asm/asm.h>
+#include <asm/desc.h>
 #include <asm/msr.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -221,6 +225,17 @@ static void test_svm(void)
 	check("invlpga-ud", FAULTS("invlpga"));
 }
 
+static void test_triplefault(void)
+{
+	struct desc_ptr empty = {.size = 0, .address = 0};
+
+	pr_info("TVMM-PROBE: triple fault now\n");
+	local_irq_disable();
+	load_idt(&empty);
+	asm volatile("int3");
+	FAIL("triplefault", "still running after a triple fault");
+}
+
 static int __init probe_init(void)
 {
 	if (!strcmp(test, "vmmmem"))
@@ -229,8 +244,10 @@ static int __init probe_init(void)
 		test_badhc();
 	else if (!strcmp(test, "svm"))
 		test_svm();
+	else if (!strcmp(test, "triplefault"))
+		test_triplefault();
 	else
-		FAIL("usage", "test=vmmmem|badhc|svm, got '%s'", test);
+		FAIL("usage", "test=vmmmem|badhc|svm|triplefault, got '%s'", test);
 	return 0;
 }
 
