@@ -97,7 +97,9 @@ for s in "${SELECTED[@]}"; do
 
     crc=0
     mkdir -p "$out"
-    "$REPO_ROOT/tests/e2e/$checker" "$out/console.log" "$out/vmm.log" "$qrc" "$smp" >"$out/check.txt" 2>&1 || crc=$?
+    cargs=("$out/console.log" "$out/vmm.log")
+    [ "$checker" = check.sh ] || cargs+=("$qrc" "$smp")
+    "$REPO_ROOT/tests/e2e/$checker" "${cargs[@]}" >"$out/check.txt" 2>&1 || crc=$?
     last=$(tail -n1 "$out/check.txt")
     if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
         p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
