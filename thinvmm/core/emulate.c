@@ -54,15 +54,17 @@ static void record(struct vcpu *v, const struct exit *e, const char *what)
 	/* A storm must not flood the log: the first few, then one in 4096. */
 	if (n <= 16 || !(n & 4095))
 		vmm_log("cpu %u: guest %s gpa %#llx at rip %#llx (%s; hit %llu)", v->cpu,
-			e->npf.access & ACC_W ? "write" : e->npf.access & ACC_X ? "fetch" : "read",
-			(unsigned long long)e->npf.gpa,
-			(unsigned long long)vmm.ops->get(v, GS_RIP), what, (unsigned long long)n);
+			e->npf.access & ACC_W	? "write"
+			: e->npf.access & ACC_X ? "fetch"
+						: "read",
+			(unsigned long long)e->npf.gpa, (unsigned long long)vmm.ops->get(v, GS_RIP),
+			what, (unsigned long long)n);
 }
 
 void emulate_unbacked_access(struct vcpu *v, const struct exit *e)
 {
-	const char *what = vmm_owns_range(e->npf.gpa & PAGE_MASK, PAGE_SIZE) ? "VMM memory"
-									      : "unbacked address";
+	const char *what =
+	    vmm_owns_range(e->npf.gpa & PAGE_MASK, PAGE_SIZE) ? "VMM memory" : "unbacked address";
 	if ((e->npf.access & ACC_X) || e->npf.in_walk || !vmm.ops->get(v, GS_CS_LONG)) {
 		record(v, e, "refused with #GP");
 		vmm.ops->inject_exception(v, VEC_GP, true, 0);

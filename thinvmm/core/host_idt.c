@@ -10,9 +10,8 @@
 #define HOST_CS 0x08
 
 static uint64_t gdt[3] __attribute__((aligned(16))) = {
-	0,
-	0x00af9b000000ffffull, /* 64-bit code, DPL 0 */
-	0x00cf93000000ffffull, /* data, DPL 0 */
+    0, 0x00af9b000000ffffull, /* 64-bit code, DPL 0 */
+    0x00cf93000000ffffull,    /* data, DPL 0 */
 };
 
 struct idt_gate {

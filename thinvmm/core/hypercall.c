@@ -40,9 +40,9 @@ static int64_t hc_status(struct vcpu *v, uint64_t gpa, uint64_t len)
 	memset(s, 0, need);
 	s->abi_version = TVMM_ABI_VERSION;
 	s->size = (uint32_t)need;
-	memcpy(s->version, TVMM_VERSION, sizeof(TVMM_VERSION) < sizeof(s->version)
-						 ? sizeof(TVMM_VERSION)
-						 : sizeof(s->version) - 1);
+	memcpy(s->version, TVMM_VERSION,
+	       sizeof(TVMM_VERSION) < sizeof(s->version) ? sizeof(TVMM_VERSION)
+							 : sizeof(s->version) - 1);
 	s->backend = vmm.ops->id;
 	s->mem_total = vmm.mem_total;
 	s->mem_used = vmm.alloc_next;

@@ -46,7 +46,8 @@ static void relocate(void)
 uint64_t vmm_image_hash(void)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
-	for (const uint8_t *p = (const uint8_t *)__image_start; p < (const uint8_t *)__rela_end; p++)
+	for (const uint8_t *p = (const uint8_t *)__image_start; p < (const uint8_t *)__rela_end;
+	     p++)
 		h = (h ^ *p) * 0x100000001b3ull;
 	return h;
 }
@@ -76,8 +77,8 @@ static void *vmm_pa_to_va(uint64_t pa)
 	for (uint32_t i = 0; i < vmm.ho.nchunks; i++) {
 		uint64_t off = pa - vmm.ho.chunk_pa[i];
 		if (off < (1ull << TVMM_CHUNK_SHIFT))
-			return (void *)(uintptr_t)(vmm.image_va + ((uint64_t)i << TVMM_CHUNK_SHIFT) +
-						   off);
+			return (void *)(uintptr_t)(vmm.image_va +
+						   ((uint64_t)i << TVMM_CHUNK_SHIFT) + off);
 	}
 	return 0;
 }
@@ -111,31 +112,6 @@ static void *alloc_table(uint64_t *pa)
 	if (p)
 		*pa = vmm_va_to_pa(p);
 	return p;
-}
-
-static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
-}
-
-bool vmm_owns_range(uint64_t pa, uint64_t len)
-{
-	for (uint32_t i = 0; i < vmm.ho.nchunks; i++)
-		if (overlaps(pa, len, vmm.ho.chunk_pa[i], 1ull << TVMM_CHUNK_SHIFT))
-			return true;
-	return false;
-}
-
-/* Wholly inside one RAM range of the firmware map. */
-bool guest_ram_range(uint64_t pa, uint64_t len)
-{
-	for (uint32_t i = 0; i < vmm.ho.nmem; i++) {
-		const struct tvmm_memrange *m = &vmm.ho.mem[i];
-		if (m->type == TVMM_MEM_RAM && pa >= m->base && pa - m->base <= m->size &&
-		    len <= m->size - (pa - m->base))
-			return true;
-	}
-	return false;
 }
 
 static int check_handoff(const struct tvmm_handoff *h)
@@ -236,8 +212,9 @@ static long vmm_init(struct tvmm_handoff *h)
 	memcpy(&vmm.ho, h, sizeof(*h));
 	vmm.image_va = h->image_va;
 	vmm.mem_total = (uint64_t)h->nchunks << TVMM_CHUNK_SHIFT;
-	vmm.alloc_next = ((uint64_t)(uintptr_t)__mem_end - (uint64_t)(uintptr_t)__image_start +
-			  PAGE_SIZE - 1) & PAGE_MASK;
+	vmm.alloc_next =
+	    ((uint64_t)(uintptr_t)__mem_end - (uint64_t)(uintptr_t)__image_start + PAGE_SIZE - 1) &
+	    PAGE_MASK;
 	console_init(h->console_kind, h->console_port);
 	log_init();
 	vmm_log("thinvmm %s starting: %u MiB at pa %#llx, console %u:%#x", TVMM_VERSION,
@@ -245,7 +222,8 @@ static long vmm_init(struct tvmm_handoff *h)
 		h->console_kind, h->console_port);
 	vmm.ops = pick_backend();
 	if (!vmm.ops) {
-		vmm_error("no supported backend: this CPU is not AMD (the VT-x backend is not built)");
+		vmm_error(
+		    "no supported backend: this CPU is not AMD (the VT-x backend is not built)");
 		return TVMM_L_NOSUPPORT;
 	}
 	char why[128];

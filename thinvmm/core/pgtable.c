@@ -54,12 +54,29 @@ static uint64_t *next_table(struct pt *pt, uint64_t *entry, unsigned level)
 	return pt->table_ptr(*entry & f->addr_mask);
 }
 
+/* The leaves under a table that is being dropped; `level` is that of its entries. */
+static void uncount(struct pt *pt, uint64_t table_pa, unsigned level)
+{
+	const struct pt_format *f = pt->fmt;
+	const uint64_t *t = pt->table_ptr(table_pa);
+	for (unsigned i = 0; i < 512; i++) {
+		if (!f->present(t[i]))
+			continue;
+		if (f->is_leaf(t[i], level))
+			pt->leaves[level]--;
+		else
+			uncount(pt, t[i] & f->addr_mask, level - 1);
+	}
+}
+
 static void set_leaf(struct pt *pt, uint64_t *entry, unsigned level, uint64_t pa, unsigned perm,
 		     enum pt_memtype mt)
 {
 	const struct pt_format *f = pt->fmt;
-	if (f->present(*entry))
+	if (f->present(*entry) && f->is_leaf(*entry, level))
 		pt->leaves[level]--;
+	else if (f->present(*entry))
+		uncount(pt, *entry & f->addr_mask, level - 1);
 	/* A table replaced by a leaf is leaked on purpose: the VMM never frees. */
 	*entry = perm ? f->leaf(pa, perm, level, mt) : 0;
 	if (perm)
@@ -130,13 +147,13 @@ int pt_lookup(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *perm, un
 }
 
 /* x86-64 paging entries: P, RW, (US for NPT), PS, NX; PCD|PWT select UC. */
-#define X86_P   (1ull << 0)
-#define X86_RW  (1ull << 1)
-#define X86_US  (1ull << 2)
+#define X86_P	(1ull << 0)
+#define X86_RW	(1ull << 1)
+#define X86_US	(1ull << 2)
 #define X86_PWT (1ull << 3)
 #define X86_PCD (1ull << 4)
-#define X86_PS  (1ull << 7)
-#define X86_NX  (1ull << 63)
+#define X86_PS	(1ull << 7)
+#define X86_NX	(1ull << 63)
 
 /*
  * Host tables are supervisor-only (the host runs with the guest's SMEP and
@@ -193,11 +210,11 @@ enum pt_memtype x86_memtype(uint64_t e, unsigned level)
 }
 
 const struct pt_format pt_format_x86 = {
-	.table = host_table,
-	.leaf = host_leaf,
-	.present = x86_present,
-	.is_leaf = x86_is_leaf,
-	.perm = x86_perm,
-	.memtype = x86_memtype,
-	.addr_mask = 0x000ffffffffff000ull,
+    .table = host_table,
+    .leaf = host_leaf,
+    .present = x86_present,
+    .is_leaf = x86_is_leaf,
+    .perm = x86_perm,
+    .memtype = x86_memtype,
+    .addr_mask = 0x000ffffffffff000ull,
 };

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 /* Leaf levels: 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB. */
-#define PT_LEVEL_SHIFT(l) (12u + 9u * ((l) - 1u))
+#define PT_LEVEL_SHIFT(l) (12u + 9u * ((l)-1u))
 #define PT_LEVEL_SIZE(l)  (1ull << PT_LEVEL_SHIFT(l))
 
 /* Memory types a leaf can ask for; formats map them to their bits. */

@@ -22,45 +22,67 @@
 #define PAGE_MASK  (~(PAGE_SIZE - 1))
 
 enum greg {
-	GREG_RAX, GREG_RCX, GREG_RDX, GREG_RBX, GREG_RSP, GREG_RBP, GREG_RSI, GREG_RDI,
-	GREG_R8,  GREG_R9,  GREG_R10, GREG_R11, GREG_R12, GREG_R13, GREG_R14, GREG_R15,
+	GREG_RAX,
+	GREG_RCX,
+	GREG_RDX,
+	GREG_RBX,
+	GREG_RSP,
+	GREG_RBP,
+	GREG_RSI,
+	GREG_RDI,
+	GREG_R8,
+	GREG_R9,
+	GREG_R10,
+	GREG_R11,
+	GREG_R12,
+	GREG_R13,
+	GREG_R14,
+	GREG_R15,
 	GREG_NR
 };
 
 /* Guest state that lives in the VMCB/VMCS, reached through the ops. */
 enum gstate {
-	GS_RIP, GS_RFLAGS, GS_CR0, GS_CR2, GS_CR3, GS_CR4, GS_EFER, GS_CPL, GS_CS_LONG,
+	GS_RIP,
+	GS_RFLAGS,
+	GS_CR0,
+	GS_CR2,
+	GS_CR3,
+	GS_CR4,
+	GS_EFER,
+	GS_CPL,
+	GS_CS_LONG,
 	GS_NR
 };
 
 /* Access bits of a nested-page fault and of nested permissions. */
-#define ACC_R 1u
-#define ACC_W 2u
-#define ACC_X 4u
+#define ACC_R	1u
+#define ACC_W	2u
+#define ACC_X	4u
 #define ACC_RWX (ACC_R | ACC_W | ACC_X)
 
 /* What the backend decoded from one VM exit. */
 struct exit {
 	enum tvmm_exit_reason reason;
-	uint64_t raw;      /* vendor exit code, for the log */
-	uint8_t insn_len;  /* length of the exiting instruction, 0 if unknown */
+	uint64_t raw;	  /* vendor exit code, for the log */
+	uint8_t insn_len; /* length of the exiting instruction, 0 if unknown */
 	union {
 		struct {
 			uint32_t index;
 		} msr;
 		struct {
 			uint64_t gpa;
-			uint8_t access;    /* ACC_* that faulted */
-			bool in_walk;      /* during the guest's own page walk */
+			uint8_t access; /* ACC_* that faulted */
+			bool in_walk;	/* during the guest's own page walk */
 		} npf;
 	};
 };
 
 /* What the core tells the backend to do next on this CPU. */
 enum action {
-	ACT_RESUME,  /* enter the guest again */
-	ACT_DEVIRT,  /* hand this CPU back to the OS, as it is now */
-	ACT_HALT,    /* stop this CPU for good */
+	ACT_RESUME, /* enter the guest again */
+	ACT_DEVIRT, /* hand this CPU back to the OS, as it is now */
+	ACT_HALT,   /* stop this CPU for good */
 };
 
 struct vcpu;
@@ -145,10 +167,10 @@ struct vmm {
 	struct tvmm_handoff ho; /* our own copy */
 	uint64_t image_va;
 	uint64_t mem_total;
-	uint64_t alloc_next;    /* offset of the next free byte in the region */
-	struct pt nested;       /* the guest-physical identity map */
-	struct pt host;         /* the VMM's own address space */
-	uint64_t phys_limit;    /* nested/host identity maps cover [0, phys_limit) */
+	uint64_t alloc_next; /* offset of the next free byte in the region */
+	struct pt nested;    /* the guest-physical identity map */
+	struct pt host;	     /* the VMM's own address space */
+	uint64_t phys_limit; /* nested/host identity maps cover [0, phys_limit) */
 	bool gbpages;
 	volatile bool stopping;
 	bool ready;
@@ -163,6 +185,8 @@ void vmm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t vmm_va_to_pa(const void *va);
 uint64_t vmm_image_hash(void);
 void *vmm_alloc_pages(size_t npages);
+
+/* core/memmap.c: what the guest may name, from vmm.ho (pure, unit-tested hosted) */
 bool vmm_owns_range(uint64_t pa, uint64_t len);
 bool guest_ram_range(uint64_t pa, uint64_t len);
 

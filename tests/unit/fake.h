@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Stand-ins for what the core reaches outside itself when it runs hosted:
+ * a backend whose ops record every call, guest-physical memory as a few
+ * host buffers ("windows"), a console that captures what it is given and
+ * a deterministic CPUID. fake_reset() puts all of it, and struct vmm,
+ * back to a known state; every test that uses them starts with it.
+ */
+#ifndef TVMM_TESTS_UNIT_FAKE_H
+#define TVMM_TESTS_UNIT_FAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/vmm.h"
+#include "lib/x86.h"
+
+/* ---- backend (fake_backend.c) ---- */
+
+#define FAKE_MAX_INJECT 8
+
+struct fake_inject {
+	uint8_t vector;
+	bool has_err;
+	uint32_t err;
+};
+
+struct fake_backend {
+	/* What decode_exit hands the core (copied over the core's struct exit). */
+	struct exit next_exit;
+	int decodes;
+	/* Guest state behind get/set; counts of each. */
+	uint64_t gs[GS_NR];
+	int gets, sets;
+	int rip_sets; /* set(GS_RIP) calls */
+	/* inject_exception calls, in order. */
+	struct fake_inject inject[FAKE_MAX_INJECT];
+	int ninject;
+	/* msr_read/msr_write: the answer, and what the core passed. */
+	bool msr_ok;
+	uint64_t msr_read_val;
+	int msr_reads, msr_writes;
+	uint32_t msr_index;
+	uint64_t msr_written;
+	/* cpuid_hide: what it was given; it then XORs hide_xor[] into r[]. */
+	int hides;
+	uint32_t hide_leaf, hide_sub, hide_in[4];
+	uint32_t hide_xor[4];
+	/* flush_nested (the stop path) */
+	int flushes;
+	/* Any call that passed a vcpu other than this one is an error. */
+	struct vcpu *vcpu;
+	int wrong_vcpu;
+};
+
+#define FAKE_BACKEND_ID 0x5a5a
+extern struct fake_backend fake;
+extern const struct backend_ops fake_ops;
+
+/*
+ * Zeroes struct vmm, the fake backend, the guest-memory windows, the
+ * console capture and the log ring, then sets vmm.ops = &fake_ops and
+ * the vcpu the fake expects (CPL 0, CS.L = 1, RIP = FAKE_RIP).
+ */
+#define FAKE_RIP 0xffffffff81234560ull
+void fake_reset(struct vcpu *v);
+
+/* ---- guest-physical memory (fake_vmm.c) ---- */
+
+/*
+ * Backs [gpa, gpa + size) with a fresh heap buffer (filled with `fill`)
+ * and returns it; phys_ptr() of any address inside returns the matching
+ * byte. Each window is its own allocation, so ASan catches the core
+ * running off its end. phys_ptr() outside every window fails the test.
+ */
+void *fake_mem_add(uint64_t gpa, uint64_t size, uint8_t fill);
+void *fake_mem_ptr(uint64_t gpa); /* NULL outside every window, no failure */
+void fake_mem_reset(void);	  /* frees every window (fake_reset() does it) */
+extern int fake_phys_ptr_calls;
+
+/* vmm_image_hash() returns this. */
+#define FAKE_IMAGE_HASH 0x0123456789abcdefull
+
+/* ---- console (fake_console.c) ---- */
+
+/* Every byte console_write() was given since fake_reset(), up to the size. */
+#define FAKE_CONSOLE_SIZE (1u << 20)
+extern char fake_console[FAKE_CONSOLE_SIZE + 1]; /* NUL-terminated */
+extern size_t fake_console_len;
+extern int fake_console_writes;
+void fake_console_reset(void);
+
+/* ---- CPUID (fake_x86.c) ---- */
+
+/* The fake's answer for (leaf, sub): a pure function, so tests can predict it. */
+void fake_cpuid_expect(uint32_t leaf, uint32_t sub, struct cpuid_regs *r);
+extern int fake_cpuid_calls;
+extern uint32_t fake_cpuid_leaf, fake_cpuid_sub;
+
+#endif

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* A deterministic CPUID for the hosted build: every leaf has a distinct answer. */
+#include "fake.h"
+#include "fake_x86.h"
+
+int fake_cpuid_calls;
+uint32_t fake_cpuid_leaf, fake_cpuid_sub;
+
+void fake_cpuid_expect(uint32_t leaf, uint32_t sub, struct cpuid_regs *r)
+{
+	/* Mixes of both inputs that use all 32 bits, so truncation shows. */
+	r->eax = leaf * 0x9e3779b1u ^ sub;
+	r->ebx = ~leaf ^ (sub * 0x85ebca6bu);
+	r->ecx = (leaf << 7 | leaf >> 25) ^ 0xc2b2ae35u ^ sub;
+	r->edx = 0x80000001u ^ leaf ^ (sub << 16);
+}
+
+void cpuid(uint32_t leaf, uint32_t sub, struct cpuid_regs *r)
+{
+	fake_cpuid_calls++;
+	fake_cpuid_leaf = leaf;
+	fake_cpuid_sub = sub;
+	fake_cpuid_expect(leaf, sub, r);
+}
