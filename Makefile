@@ -17,8 +17,8 @@ VMM_CFLAGS := -std=gnu11 $(WARN) -O2 -g -ffreestanding -fno-stack-protector -fPI
 VMM_LDFLAGS := -nostdlib -static-pie -Wl,-T,thinvmm/link.ld -Wl,--no-dynamic-linker \
 	-Wl,-z,noexecstack -Wl,--build-id=none -Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments
 
-VMM_C := $(wildcard thinvmm/core/*.c thinvmm/svm/*.c thinvmm/lib/*.c)
-VMM_S := $(wildcard thinvmm/core/*.S thinvmm/svm/*.S)
+VMM_C := $(wildcard thinvmm/core/*.c thinvmm/svm/*.c thinvmm/vmx/*.c thinvmm/lib/*.c)
+VMM_S := $(wildcard thinvmm/core/*.S thinvmm/svm/*.S thinvmm/vmx/*.S)
 VMM_OBJ := $(patsubst %,$(B)/%.o,$(VMM_C) $(VMM_S))
 VMM_HDR := $(wildcard thinvmm/include/thinvmm/*.h thinvmm/*/*.h)
 

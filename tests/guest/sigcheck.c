@@ -18,11 +18,25 @@
 
 #include <thinvmm/abi.h>
 
+static int is_intel(void)
+{
+	unsigned a, b, c, d;
+	__cpuid(0, a, b, c, d);
+	return b == 0x756e6547 && d == 0x49656e69; /* "GenuineIntel" */
+}
+
 static int user_hypercall(void)
 {
+	int intel = is_intel();
 	pid_t pid = fork();
 	if (pid == 0) {
-		__asm__ volatile("vmmcall" ::"a"(TVMM_HC_VERSION) : "rbx", "rcx", "rdx", "memory");
+		/* The VMM's own instruction: it traps to the VMM, which must refuse CPL 3. */
+		if (intel)
+			__asm__ volatile("vmcall" ::"a"(TVMM_HC_VERSION)
+					 : "rbx", "rcx", "rdx", "memory");
+		else
+			__asm__ volatile("vmmcall" ::"a"(TVMM_HC_VERSION)
+					 : "rbx", "rcx", "rdx", "memory");
 		_exit(0); /* the VMM answered a CPL 3 call: wrong */
 	}
 	int st;

@@ -47,6 +47,11 @@ struct fake_backend {
 	int hides;
 	uint32_t hide_leaf, hide_sub, hide_in[4];
 	uint32_t hide_xor[4];
+	/* cr_write: the answer, and what the core passed. */
+	bool cr_ok;
+	int cr_writes;
+	unsigned cr_num;
+	uint64_t cr_val;
 	/* flush_nested (the stop path) */
 	int flushes;
 	/* Any call that passed a vcpu other than this one is an error. */

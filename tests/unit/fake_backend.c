@@ -84,6 +84,16 @@ static void fake_cpuid_hide(uint32_t leaf, uint32_t sub, uint32_t r[4])
 	}
 }
 
+static bool fake_cr_write(struct vcpu *v, unsigned cr, uint64_t val)
+{
+	if (v != fake.vcpu)
+		fake.wrong_vcpu++;
+	fake.cr_writes++;
+	fake.cr_num = cr;
+	fake.cr_val = val;
+	return fake.cr_ok;
+}
+
 const struct backend_ops fake_ops = {
     .name = "fake",
     .id = FAKE_BACKEND_ID,
@@ -96,6 +106,7 @@ const struct backend_ops fake_ops = {
     .msr_read = fake_msr_read,
     .msr_write = fake_msr_write,
     .cpuid_hide = fake_cpuid_hide,
+    .cr_write = fake_cr_write,
 };
 
 void fake_reset(struct vcpu *v)

@@ -4,6 +4,9 @@
 #include "fake_x86.h"
 
 int fake_cpuid_calls;
+bool fake_cpuid_override_on;
+uint32_t fake_cpuid_override_leaf;
+struct cpuid_regs fake_cpuid_override;
 uint32_t fake_cpuid_leaf, fake_cpuid_sub;
 
 void fake_cpuid_expect(uint32_t leaf, uint32_t sub, struct cpuid_regs *r)
@@ -21,4 +24,20 @@ void cpuid(uint32_t leaf, uint32_t sub, struct cpuid_regs *r)
 	fake_cpuid_leaf = leaf;
 	fake_cpuid_sub = sub;
 	fake_cpuid_expect(leaf, sub, r);
+	if (fake_cpuid_override_on && leaf == fake_cpuid_override_leaf)
+		*r = fake_cpuid_override;
+}
+
+uint64_t fake_xcr0;
+unsigned fake_wbinvd_calls;
+
+void xsetbv(uint32_t idx, uint64_t v)
+{
+	(void)idx;
+	fake_xcr0 = v;
+}
+
+void wbinvd(void)
+{
+	fake_wbinvd_calls++;
 }

@@ -7,8 +7,18 @@
 #ifndef TVMM_TESTS_UNIT_FAKE_X86_H
 #define TVMM_TESTS_UNIT_FAKE_X86_H
 
+#include <stdbool.h>
+
 #include "lib/x86.h"
 
 void cpuid(uint32_t leaf, uint32_t sub, struct cpuid_regs *r);
+void xsetbv(uint32_t idx, uint64_t v);
+void wbinvd(void);
+extern uint64_t fake_xcr0;
+/* When on, cpuid(fake_cpuid_override_leaf, *) answers fake_cpuid_override. */
+extern bool fake_cpuid_override_on;
+extern uint32_t fake_cpuid_override_leaf;
+extern struct cpuid_regs fake_cpuid_override;
+extern unsigned fake_wbinvd_calls;
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fake.h"
+#include "fake_x86.h"
 #include "test.h"
 
 #define VEC_UD 6
@@ -396,8 +397,7 @@ TEST(exit_init)
 TEST(exit_unknown)
 {
 	static const unsigned reasons[] = {
-	    TVMM_EXIT_CR_ACCESS, TVMM_EXIT_DT_ACCESS, TVMM_EXIT_EXCEPTION, TVMM_EXIT_XSETBV,
-	    TVMM_EXIT_INVD,	 TVMM_EXIT_OTHER,     TVMM_EXIT_NR,	   200,
+	    TVMM_EXIT_DT_ACCESS, TVMM_EXIT_EXCEPTION, TVMM_EXIT_OTHER, TVMM_EXIT_NR, 200,
 	    0xffffffffu,
 	};
 
@@ -821,4 +821,111 @@ TEST(exit_npf_log_rate_limit)
 	CHECK(want >= 2);
 	CHECK_EQ(fake.ninject, 0);
 	CHECK_EQ(v.exits[TVMM_EXIT_NPF], 9001);
+}
+
+/* ---- exits the VT-x backend produces: CR writes, XSETBV, INVD ---- */
+
+static struct exit cr_exit(unsigned cr, bool write, unsigned gpr)
+{
+	struct exit e = {.reason = TVMM_EXIT_CR_ACCESS, .insn_len = 3};
+	e.cr.cr = (uint8_t)cr;
+	e.cr.write = write;
+	e.cr.gpr = (uint8_t)gpr;
+	return e;
+}
+
+TEST(exit_cr_write_goes_to_backend)
+{
+	setup();
+	fake.cr_ok = true;
+	CHECK_EQ(run(cr_exit(4, true, GREG_R9)), ACT_RESUME);
+	CHECK_EQ(fake.cr_writes, 1);
+	CHECK_EQ(fake.cr_num, 4);
+	CHECK_EQ(fake.cr_val, reg0(GREG_R9));
+	CHECK_EQ(fake.ninject, 0);
+	CHECK_EQ(fake.gs[GS_RIP], FAKE_RIP + 3);
+	CHECK_EQ(v.exits[TVMM_EXIT_CR_ACCESS], 1);
+}
+
+TEST(exit_cr_refused_or_read_gets_gp)
+{
+	setup();
+	fake.cr_ok = false;
+	CHECK_EQ(run(cr_exit(4, true, GREG_RAX)), ACT_RESUME);
+	CHECK_EQ(fake.ninject, 1);
+	CHECK_EQ(fake.inject[0].vector, VEC_GP);
+	CHECK_EQ(fake.gs[GS_RIP], FAKE_RIP);
+	setup();
+	fake.cr_ok = true;
+	CHECK_EQ(run(cr_exit(3, false, GREG_RAX)), ACT_RESUME);
+	CHECK_EQ(fake.cr_writes, 0);
+	CHECK_EQ(fake.ninject, 1);
+	CHECK_EQ(fake.gs[GS_RIP], FAKE_RIP);
+}
+
+static enum action xsetbv_exit(uint32_t ecx, uint64_t val, uint64_t supported)
+{
+	fake_cpuid_override_on = true;
+	fake_cpuid_override_leaf = 0xd;
+	fake_cpuid_override =
+	    (struct cpuid_regs){.eax = (uint32_t)supported, .edx = (uint32_t)(supported >> 32)};
+	v.regs[GREG_RCX] = ecx;
+	v.regs[GREG_RAX] = 0xffffffff00000000ull | (uint32_t)val;
+	v.regs[GREG_RDX] = val >> 32;
+	fake_xcr0 = 0x1234;
+	enum action a = run((struct exit){.reason = TVMM_EXIT_XSETBV, .insn_len = 3});
+	fake_cpuid_override_on = false;
+	return a;
+}
+
+TEST(exit_xsetbv_valid_is_executed)
+{
+	setup();
+	CHECK_EQ(xsetbv_exit(0, 0x7, 0x7), ACT_RESUME);
+	CHECK_EQ(fake_xcr0, 0x7);
+	CHECK_EQ(fake.ninject, 0);
+	CHECK_EQ(fake.gs[GS_RIP], FAKE_RIP + 3);
+	setup();
+	CHECK_EQ(xsetbv_exit(0, 0xe7, 0x2e7), ACT_RESUME); /* AVX-512 state all together */
+	CHECK_EQ(fake_xcr0, 0xe7);
+}
+
+TEST(exit_xsetbv_hostile_values_get_gp)
+{
+	static const struct {
+		uint32_t ecx;
+		uint64_t val, supported;
+	} bad[] = {
+	    {1, 0x3, 0x7},	      /* not XCR0 */
+	    {0, 0x2, 0x7},	      /* x87 bit clear */
+	    {0, 0x5, 0x7},	      /* AVX without SSE */
+	    {0, 0xf, 0x7},	      /* a bit the CPU does not have */
+	    {0, 0x27, 0xe7},	      /* part of the AVX-512 state */
+	    {0, 0xb, 0x1f},	      /* half of the MPX state */
+	    {0, 0x1ull << 40, ~0ull}, /* reserved high bit, x87 clear */
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setup();
+		CHECK_EQ(xsetbv_exit(bad[i].ecx, bad[i].val, bad[i].supported), ACT_RESUME);
+		if (!CHECK_EQ(fake_xcr0, 0x1234))
+			fprintf(stderr, "  (case %u)\n", i);
+		CHECK_EQ(fake.ninject, 1);
+		CHECK_EQ(fake.inject[0].vector, VEC_GP);
+		CHECK_EQ(fake.gs[GS_RIP], FAKE_RIP);
+	}
+	setup();
+	fake.gs[GS_CPL] = 3;
+	CHECK_EQ(xsetbv_exit(0, 0x7, 0x7), ACT_RESUME);
+	CHECK_EQ(fake_xcr0, 0x1234);
+	CHECK_EQ(fake.ninject, 1);
+}
+
+TEST(exit_invd_writes_back_instead)
+{
+	setup();
+	unsigned before = fake_wbinvd_calls;
+	CHECK_EQ(run((struct exit){.reason = TVMM_EXIT_INVD, .insn_len = 2}), ACT_RESUME);
+	CHECK_EQ(fake_wbinvd_calls, before + 1);
+	CHECK_EQ(fake.gs[GS_RIP], FAKE_RIP + 2);
+	CHECK_EQ(v.exits[TVMM_EXIT_INVD], 1);
 }

@@ -69,6 +69,40 @@ static void handle_msr(struct vcpu *v, const struct exit *e)
 	advance(v, e);
 }
 
+/* A guest write to a control register the backend chose to intercept. */
+static void handle_cr(struct vcpu *v, const struct exit *e)
+{
+	const struct backend_ops *o = vmm.ops;
+	if (!e->cr.write || !o->cr_write || !o->cr_write(v, e->cr.cr, v->regs[e->cr.gpr & 15])) {
+		inject_gp(v);
+		return;
+	}
+	advance(v, e);
+}
+
+/*
+ * XSETBV exits unconditionally on VT-x. Check it as the CPU would (#GP for
+ * anything it would refuse) before executing it, so a hostile value faults
+ * in the guest and never in the VMM.
+ */
+static void handle_xsetbv(struct vcpu *v, const struct exit *e)
+{
+	uint64_t val = (v->regs[GREG_RDX] << 32) | (uint32_t)v->regs[GREG_RAX];
+	struct cpuid_regs c;
+	cpuid(0xd, 0, &c);
+	uint64_t supported = ((uint64_t)c.edx << 32) | c.eax;
+	bool ok = (uint32_t)v->regs[GREG_RCX] == 0 && vmm.ops->get(v, GS_CPL) == 0 && (val & 1) &&
+		  !(val & ~supported) && (!(val & 4) || (val & 2)) &&
+		  ((val & 0xe0) == 0 || (val & 0xe6) == 0xe6) &&
+		  (!(val & 0x18) || (val & 0x18) == 0x18);
+	if (!ok) {
+		inject_gp(v);
+		return;
+	}
+	xsetbv(0, val);
+	advance(v, e);
+}
+
 static void log_guest_state(struct vcpu *v, const char *what)
 {
 	const struct backend_ops *o = vmm.ops;
@@ -123,6 +157,17 @@ enum action core_handle_exit(struct vcpu *v)
 		break;
 	case TVMM_EXIT_NPF:
 		emulate_unbacked_access(v, &e);
+		break;
+	case TVMM_EXIT_CR_ACCESS:
+		handle_cr(v, &e);
+		break;
+	case TVMM_EXIT_XSETBV:
+		handle_xsetbv(v, &e);
+		break;
+	case TVMM_EXIT_INVD:
+		/* INVD would drop dirty lines, ours included: write them back instead. */
+		wbinvd();
+		advance(v, &e);
 		break;
 	case TVMM_EXIT_VIRT_INSN:
 		/* What the instruction does with the extension off. */

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Exception stubs for the VMM's own IDT: normalise the frame, call C. */
+#include "core/vcpu_offsets.h"
+
 	.section .note.GNU-stack, "", @progbits
 	.text
 
@@ -23,7 +25,16 @@ common_exc:
 
 STUB 0, 0
 STUB 1, 0
-STUB 2, 0
+/*
+ * NMI. On VMX an NMI that arrives while the host runs belongs to the guest:
+ * note it (host GS base = the vcpu) and let the exit path inject it. On SVM
+ * the host runs with GIF=0, so no NMI reaches this gate.
+ */
+	.align 16
+stub_2:
+	endbr64
+	movb $1, %gs:VCPU_NMI_PENDING
+	iretq
 STUB 3, 0
 STUB 4, 0
 STUB 5, 0

@@ -6,6 +6,7 @@
  */
 #include <stdarg.h>
 
+#include "core/mtrr.h"
 #include "core/vmm.h"
 #include "lib/console.h"
 #include "lib/format.h"
@@ -17,7 +18,7 @@
 
 struct vmm vmm;
 
-extern const struct backend_ops svm_ops;
+extern const struct backend_ops svm_ops, vmx_ops;
 extern char __image_start[] HIDDEN;
 extern char __mem_end[] HIDDEN;
 
@@ -135,6 +136,8 @@ static const struct backend_ops *pick_backend(void)
 	if ((r.ebx == 0x68747541 && r.edx == 0x69746e65) ||
 	    (r.ebx == 0x6f677948 && r.edx == 0x6e65476e))
 		return &svm_ops;
+	if (r.ebx == 0x756e6547 && r.edx == 0x49656e69) /* "GenuineIntel" */
+		return &vmx_ops;
 	return 0;
 }
 
@@ -149,7 +152,8 @@ static void probe_paging(void)
 		bits = r.eax & 0xff;
 	}
 	cpuid(0x80000001, 0, &r);
-	vmm.gbpages = r.edx & (1u << 26);
+	vmm.gbpages = (r.edx & (1u << 26)) && vmm.ops->nested_max_level() == 3;
+	vmm.phys_bits = bits;
 	unsigned levels = (read_cr4() & CR4_LA57) ? 5 : 4;
 	unsigned cap = levels == 5 ? 52 : 46; /* keep 4-level host identity in the lower half */
 	if (bits > cap)
@@ -165,7 +169,21 @@ static void probe_paging(void)
 		if (top < vmm.phys_limit)
 			vmm.phys_limit = top;
 	}
-	vmm.host.levels = vmm.nested.levels = levels;
+	vmm.host.levels = levels;
+	vmm.nested.levels = vmm.ops->nested_levels ? vmm.ops->nested_levels : levels;
+}
+
+static int write_back(const void *ctx, uint64_t pa, uint64_t size)
+{
+	(void)ctx;
+	(void)pa;
+	(void)size;
+	return PT_MT_WB;
+}
+
+static int mtrr_type_of(const void *ctx, uint64_t pa, uint64_t size)
+{
+	return mtrr_range_type(ctx, pa, size);
 }
 
 static int build_tables(void)
@@ -186,10 +204,14 @@ static int build_tables(void)
 			   1ull << TVMM_CHUNK_SHIFT, ACC_RWX, PT_MT_WB, 2))
 			return -1;
 	/*
-	 * Nested: everything the guest could address, identity, write-back
-	 * (the guest's PAT and the MTRRs still decide the type), minus us.
+	 * Nested: everything the guest could address, identity, minus us. NPT
+	 * leaves say write-back and the MTRRs still apply; EPT replaces the
+	 * MTRRs, so its leaves carry the type the MTRRs give each range.
 	 */
-	if (pt_map(n, 0, 0, vmm.phys_limit, ACC_RWX, PT_MT_WB, max_level))
+	struct mtrr_state mtrr;
+	mtrr_read(&mtrr, vmm.phys_bits);
+	if (pt_map_identity_typed(n, vmm.phys_limit, ACC_RWX, max_level,
+				  vmm.ops->nested_memtypes ? mtrr_type_of : write_back, &mtrr))
 		return -1;
 	for (uint32_t i = 0; i < vmm.ho.nchunks; i++)
 		if (pt_map(n, vmm.ho.chunk_pa[i], vmm.ho.chunk_pa[i], 1ull << TVMM_CHUNK_SHIFT, 0,
@@ -222,8 +244,7 @@ static long vmm_init(struct tvmm_handoff *h)
 		h->console_kind, h->console_port);
 	vmm.ops = pick_backend();
 	if (!vmm.ops) {
-		vmm_error(
-		    "no supported backend: this CPU is not AMD (the VT-x backend is not built)");
+		vmm_error("no supported backend: this CPU is neither AMD nor Intel");
 		return TVMM_L_NOSUPPORT;
 	}
 	char why[128];

@@ -124,6 +124,25 @@ int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned perm
 	return 0;
 }
 
+int pt_map_identity_typed(struct pt *pt, uint64_t limit, unsigned perm, unsigned max_level,
+			  int (*type_of)(const void *ctx, uint64_t pa, uint64_t size),
+			  const void *ctx)
+{
+	if ((limit & (PAGE_SIZE - 1)) || max_level < 1 || max_level > 3)
+		return -1;
+	for (uint64_t pa = 0; pa < limit;) {
+		unsigned l = best_level(pa, pa, limit - pa, max_level);
+		int t;
+		/* Smaller pages until the range has one type; a 4 KiB page always has. */
+		while ((t = type_of(ctx, pa, PT_LEVEL_SIZE(l))) < 0 && l > 1)
+			l--;
+		if (t < 0 || map_one(pt, pa, pa, l, perm, (enum pt_memtype)t))
+			return -1;
+		pa += PT_LEVEL_SIZE(l);
+	}
+	return 0;
+}
+
 int pt_lookup(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *perm, unsigned *level,
 	      enum pt_memtype *mt)
 {
@@ -173,7 +192,7 @@ uint64_t x86_pte_leaf(uint64_t pa, unsigned perm, unsigned level, enum pt_memtyp
 		e |= X86_NX;
 	if (level > 1)
 		e |= X86_PS;
-	if (mt == PT_MT_UC)
+	if (mt != PT_MT_WB) /* the host and NPT only ask for WB; anything else is UC */
 		e |= X86_PCD | X86_PWT;
 	return e;
 }

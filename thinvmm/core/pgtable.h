@@ -14,8 +14,8 @@
 #define PT_LEVEL_SHIFT(l) (12u + 9u * ((l)-1u))
 #define PT_LEVEL_SIZE(l)  (1ull << PT_LEVEL_SHIFT(l))
 
-/* Memory types a leaf can ask for; formats map them to their bits. */
-enum pt_memtype { PT_MT_WB = 0, PT_MT_UC = 1 };
+/* Memory types a leaf can ask for: the architectural encodings (MTRR, PAT, EPT). */
+enum pt_memtype { PT_MT_UC = 0, PT_MT_WC = 1, PT_MT_WT = 4, PT_MT_WP = 5, PT_MT_WB = 6 };
 
 struct pt_format {
 	uint64_t (*table)(uint64_t pa);
@@ -48,6 +48,13 @@ int pt_init(struct pt *pt);
  */
 int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned perm,
 	   enum pt_memtype mt, unsigned max_level);
+/*
+ * Identity-maps [0, limit) with perm, each block with the largest page whose
+ * whole range has one memory type by type_of(ctx, pa, size) (-1: mixed).
+ */
+int pt_map_identity_typed(struct pt *pt, uint64_t limit, unsigned perm, unsigned max_level,
+			  int (*type_of)(const void *ctx, uint64_t pa, uint64_t size),
+			  const void *ctx);
 /* 0 and the leaf's translation for va, or -1 if not present. */
 int pt_lookup(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *perm, unsigned *level,
 	      enum pt_memtype *mt);

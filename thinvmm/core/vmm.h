@@ -75,6 +75,11 @@ struct exit {
 			uint8_t access; /* ACC_* that faulted */
 			bool in_walk;	/* during the guest's own page walk */
 		} npf;
+		struct {
+			uint8_t cr;  /* control register number */
+			bool write;  /* MOV to CR (else a read, CLTS or LMSW) */
+			uint8_t gpr; /* the GPR operand */
+		} cr;
 	};
 };
 
@@ -102,15 +107,20 @@ struct backend_ops {
 	void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_err, uint32_t err);
 	/* Entries of the nested page table in this vendor's format. */
 	const struct pt_format *nested_fmt;
+	/* Nested levels (0: the host's), and whether leaves carry the MTRR type. */
+	uint8_t nested_levels;
+	bool nested_memtypes;
+	/* Largest nested leaf level the hardware takes (3 = 1 GiB). */
+	unsigned (*nested_max_level)(void);
 	/* Drop cached nested translations on this CPU before the next entry. */
 	void (*flush_nested)(struct vcpu *v);
 	/* MSR exits the backend owns (its own control MSRs); true if handled. */
 	bool (*msr_read)(struct vcpu *v, uint32_t msr, uint64_t *val);
 	bool (*msr_write)(struct vcpu *v, uint32_t msr, uint64_t val);
+	/* A guest write to a control register the backend intercepts; false: #GP. */
+	bool (*cr_write)(struct vcpu *v, unsigned cr, uint64_t val);
 	/* CPUID bits that would reveal the virtualization extension. */
 	void (*cpuid_hide)(uint32_t leaf, uint32_t sub, uint32_t r[4]);
-	/* Ask every other CPU to leave the guest (stop path). */
-	void (*kick_others)(struct vcpu *v);
 };
 
 /* The state handed back to the OS when a CPU leaves the VMM. */
@@ -140,7 +150,9 @@ struct vcpu {
 	void *arch; /* backend's per-CPU data (VMCB, ...) */
 	uint64_t arch_pa;
 	struct handback hb;
-	uint32_t cpu; /* loader's CPU number */
+	uint8_t launched;    /* VMX: VMLAUNCH done, VMRESUME from now on */
+	uint8_t nmi_pending; /* VMX: an NMI hit the host; the guest gets it next */
+	uint32_t cpu;	     /* loader's CPU number */
 	uint32_t apic_id;
 	uint32_t state; /* TVMM_CPU_* */
 	uint32_t launches;
@@ -154,6 +166,8 @@ _Static_assert(__builtin_offsetof(struct vcpu, host_gdtr.limit) == VCPU_HOST_GDT
 _Static_assert(__builtin_offsetof(struct vcpu, host_idtr.limit) == VCPU_HOST_IDTR, "asm offsets");
 _Static_assert(__builtin_offsetof(struct vcpu, arch_pa) == VCPU_ARCH_PA, "asm offsets");
 _Static_assert(__builtin_offsetof(struct vcpu, hb) == VCPU_HB, "asm offsets");
+_Static_assert(__builtin_offsetof(struct vcpu, launched) == VCPU_LAUNCHED, "asm offsets");
+_Static_assert(__builtin_offsetof(struct vcpu, nmi_pending) == VCPU_NMI_PENDING, "asm offsets");
 _Static_assert(__builtin_offsetof(struct handback, cs) == HB_CS, "asm offsets");
 _Static_assert(__builtin_offsetof(struct handback, es) == HB_ES, "asm offsets");
 _Static_assert(__builtin_offsetof(struct handback, gdtr.limit) == HB_GDTR, "asm offsets");
@@ -172,6 +186,7 @@ struct vmm {
 	struct pt host;	     /* the VMM's own address space */
 	uint64_t phys_limit; /* nested/host identity maps cover [0, phys_limit) */
 	bool gbpages;
+	unsigned phys_bits;
 	volatile bool stopping;
 	bool ready;
 	struct tvmm_handoff *loader_ho; /* the loader's copy, for error[] */

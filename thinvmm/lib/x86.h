@@ -134,6 +134,16 @@ static inline uint8_t inb(uint16_t port)
 	return v;
 }
 
+static inline void xsetbv(uint32_t idx, uint64_t v)
+{
+	__asm__ volatile("xsetbv" ::"c"(idx), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static inline void wbinvd(void)
+{
+	__asm__ volatile("wbinvd" ::: "memory");
+}
+
 static inline void cpu_relax(void)
 {
 	__asm__ volatile("pause" ::: "memory");

@@ -356,19 +356,10 @@ static void svm_cpuid_hide(uint32_t leaf, uint32_t sub, uint32_t r[4])
 		r[0] = r[1] = r[2] = r[3] = 0;
 }
 
-static void svm_kick_others(struct vcpu *v)
+/* NPT takes 1 GiB leaves wherever the host paging does. */
+static unsigned svm_nested_max_level(void)
 {
-	(void)v;
-	/* INIT to all but self: each exits on the INIT intercept and halts. */
-	const uint32_t icr = (3u << 18) | (1u << 14) | (5u << 8);
-	uint64_t base = rdmsr(MSR_APIC_BASE);
-	if (base & (1u << 10)) {
-		wrmsr(MSR_X2APIC_ICR, icr);
-	} else {
-		volatile uint32_t *apic = phys_ptr(base & 0xffffff000ull);
-		apic[0x310 / 4] = 0;
-		apic[0x300 / 4] = icr;
-	}
+	return 3;
 }
 
 /* The state the OS gets back, as the guest last had it. */
@@ -455,9 +446,9 @@ const struct backend_ops svm_ops = {
     .set = svm_set,
     .inject_exception = svm_inject,
     .nested_fmt = &npt_format,
+    .nested_max_level = svm_nested_max_level,
     .flush_nested = svm_flush_nested,
     .msr_read = svm_msr_read,
     .msr_write = svm_msr_write,
     .cpuid_hide = svm_cpuid_hide,
-    .kick_others = svm_kick_others,
 };
