@@ -442,6 +442,8 @@ TEST(hc_status_bad_buffer)
 	    {RAM2 - 64, 4096, TVMM_EFAULT},
 	    {0x90000000, 4096, TVMM_EFAULT},
 	    {0x140000000ull, 4096, TVMM_EFAULT},
+	    {BUF + 1, 4096, TVMM_EINVAL},
+	    {BUF + 4, 4096, TVMM_EINVAL},
 	};
 
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -648,3 +648,22 @@ TEST(pgtable_alloc_failure)
 	expect_absent(&pt, GiB(2) + MiB(4) + KiB(4));
 	expect_map(&pt, GiB(2) + MiB(4), GiB(2) + MiB(4), ACC_RWX, 1, PT_MT_UC);
 }
+
+/* Addresses the table levels cannot reach, or that cross the canonical hole, are refused. */
+TEST(pgtable_va_reach)
+{
+	struct pt pt;
+	setup(&pt, &pt_format_x86, 4, POOL_PAGES);
+	CHECK_EQ(pt_map(&pt, 1ull << 48, 0, 4096, ACC_RWX, PT_MT_WB, 1), -1);
+	CHECK_EQ(pt_map(&pt, (1ull << 47) - 4096, 0, 8192, ACC_RWX, PT_MT_WB, 1), -1);
+	CHECK_EQ(pt_map(&pt, 0xffff7ffffffff000ull, 0, 4096, ACC_RWX, PT_MT_WB, 1), -1);
+	CHECK_EQ(pt_map(&pt, 0xfffffffffffff000ull, 0, 8192, ACC_RWX, PT_MT_WB, 1), -1);
+	CHECK_EQ(pt_map(&pt, 0xffff800000000000ull, 0x5000, 4096, ACC_RWX, PT_MT_WB, 1), 0);
+	CHECK_EQ(pt_map(&pt, 0xfffffffffffff000ull, 0x6000, 4096, ACC_RWX, PT_MT_WB, 1), 0);
+	uint64_t pa;
+	unsigned perm, level;
+	enum pt_memtype mt;
+	CHECK_EQ(pt_lookup(&pt, 0xffff800000000123ull, &pa, &perm, &level, &mt), 0);
+	CHECK_EQ(pa, 0x5123);
+	CHECK_EQ(pt_lookup(&pt, 0x123, &pa, &perm, &level, &mt), -1);
+}

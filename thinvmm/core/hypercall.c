@@ -33,6 +33,8 @@ static int64_t hc_status(struct vcpu *v, uint64_t gpa, uint64_t len)
 	int rc = hc_check_buffer(gpa, len);
 	if (rc)
 		return rc;
+	if (gpa & 7) /* the VMM writes it as a struct of 64-bit fields */
+		return TVMM_EINVAL;
 	v->regs[GREG_RBX] = need;
 	if (len < need)
 		return TVMM_ETOOSMALL;

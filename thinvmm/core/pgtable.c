@@ -106,10 +106,24 @@ static unsigned best_level(uint64_t va, uint64_t pa, uint64_t left, unsigned max
 	return 1;
 }
 
+/* [va, va+size) lies in one canonical half of what `levels` levels translate. */
+static bool va_reachable(const struct pt *pt, uint64_t va, uint64_t size)
+{
+	unsigned bits = 12 + 9 * pt->levels;
+	uint64_t hi = va + size - 1;
+	if (hi < va)
+		return false;
+	int64_t slo = (int64_t)(va << (64 - bits)) >> (64 - bits);
+	int64_t shi = (int64_t)(hi << (64 - bits)) >> (64 - bits);
+	return (uint64_t)slo == va && (uint64_t)shi == hi && !((va ^ hi) >> (bits - 1));
+}
+
 int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned perm,
 	   enum pt_memtype mt, unsigned max_level)
 {
 	if ((va | pa | size) & (PAGE_SIZE - 1) || max_level < 1 || max_level > 3)
+		return -1;
+	if (size && !va_reachable(pt, va, size))
 		return -1;
 	if (pa + size < pa || pa + size > (pt->fmt->addr_mask | (PAGE_SIZE - 1)) + 1)
 		return -1;
