@@ -20,7 +20,7 @@ VMM_LDFLAGS := -nostdlib -static-pie -Wl,-T,thinvmm/link.ld -Wl,--no-dynamic-lin
 VMM_C := $(wildcard thinvmm/core/*.c thinvmm/svm/*.c thinvmm/vmx/*.c thinvmm/lib/*.c)
 VMM_S := $(wildcard thinvmm/core/*.S thinvmm/svm/*.S thinvmm/vmx/*.S)
 VMM_OBJ := $(patsubst %,$(B)/%.o,$(VMM_C) $(VMM_S))
-VMM_HDR := $(wildcard thinvmm/include/thinvmm/*.h thinvmm/*/*.h)
+VMM_HDR := $(wildcard thinvmm/include/thinvmm/*.h thinvmm/*/*.h thinvmm/*/*.inc)
 
 GUEST_CFLAGS := -std=gnu11 $(WARN) -O2 -static -Ithinvmm/include -Iloader/linux
 

@@ -6,7 +6,7 @@
  * opposite order and IRETs into the OS where the guest was.
  */
 #include "core/vcpu_offsets.h"
-#include "core/entry_macros.h"
+#include "core/entry_macros.inc"
 
 	.section .note.GNU-stack, "", @progbits
 	.text

@@ -31,3 +31,9 @@ void vmx_ept_qual(uint64_t qual, uint8_t *access, int *in_walk)
 	*access = (qual & 4) ? ACC_X : (qual & 2) ? ACC_W : ACC_R;
 	*in_walk = (qual & (1u << 7)) && !(qual & (1u << 8));
 }
+
+uint32_t vmx_seg_ar(uint64_t desc)
+{
+	/* Descriptor bits 47:40 (type, S, DPL, P) and 55:52 (AVL, L, D/B, G) stay in place. */
+	return (uint32_t)((desc >> 40) & 0xf0ff);
+}

@@ -24,4 +24,7 @@ void vmx_cr_qual(uint64_t qual, struct cr_qual *q);
  * fault hit the final translation rather than the guest's page walk. */
 void vmx_ept_qual(uint64_t qual, uint8_t *access, int *in_walk);
 
+/* VMCS access rights of a usable segment from its GDT descriptor. */
+uint32_t vmx_seg_ar(uint64_t desc);
+
 #endif

@@ -141,12 +141,6 @@ static int vmx_init(void)
 	return TVMM_L_OK;
 }
 
-/* VMX access rights from a GDT descriptor; null selectors are "unusable". */
-static uint32_t seg_ar(uint64_t d)
-{
-	return (uint32_t)(((d >> 40) & 0xff) | ((d >> 44) & 0xf000));
-}
-
 static void load_seg(uint32_t sel_f, uint16_t sel, const struct dtr *gdt, uint64_t base_override,
 		     bool use_override)
 {
@@ -166,7 +160,7 @@ static void load_seg(uint32_t sel_f, uint16_t sel, const struct dtr *gdt, uint64
 		limit = (limit << 12) | 0xfff;
 	if (!(d & (1ull << 44))) /* system descriptor: 16 bytes in long mode */
 		base |= desc[1] << 32;
-	vmwrite(VMCS_GUEST_ES_AR + 2 * i, seg_ar(d));
+	vmwrite(VMCS_GUEST_ES_AR + 2 * i, vmx_seg_ar(d));
 	vmwrite(VMCS_GUEST_ES_LIMIT + 2 * i, limit);
 	vmwrite(VMCS_GUEST_ES_BASE + 2 * i, use_override ? base_override : base);
 }

@@ -6,7 +6,7 @@
  * vcpu) and every GPR the guest's; VMX saves none of them, RAX included.
  */
 #include "core/vcpu_offsets.h"
-#include "core/entry_macros.h"
+#include "core/entry_macros.inc"
 
 	.section .note.GNU-stack, "", @progbits
 	.text
