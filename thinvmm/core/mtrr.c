@@ -54,11 +54,14 @@ int mtrr_range_type(const struct mtrr_state *m, uint64_t pa, uint64_t size)
 		if (!(mask & VAR_VALID))
 			continue;
 		mask &= m->addr_mask;
-		/* Mask bits inside the block: part of it may match and part not. */
+		/* The range lies wholly outside this block: it does not matter here. */
+		uint64_t above = mask & ~(size - 1);
+		if ((pa & above) != (m->var[i].base & above))
+			continue;
+		/* Mask bits inside the block: part of it matches and part not. */
 		if (mask & (size - 1))
 			return -1;
-		if ((pa & mask) == (m->var[i].base & mask))
-			t = combine(t, (int)(m->var[i].base & 0xff));
+		t = combine(t, (int)(m->var[i].base & 0xff));
 	}
 	return t < 0 ? m->def_type : t;
 }
