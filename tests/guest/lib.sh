@@ -26,19 +26,24 @@ export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 # Flatten to one line of at most 300 characters.
 tvmm_oneline() { tr '\n\t' '  ' | sed 's/  */ /g; s/^ //; s/ $//' | cut -c1-300; }
 
+# Result lines go through the kernel log: printk emits a line whole, while plain console
+# output from user space can be cut in two by a kernel message printed in the middle of it.
+tvmm_say() {
+    if [ -w /dev/kmsg ]; then echo "$*" >/dev/kmsg; else echo "$*"; fi
+}
 tvmm_pass() {
-    echo "TVMM-TEST: PASS $1"
+    tvmm_say "TVMM-TEST: PASS $1"
     echo "PASS $1" >>"$TVMM_RESULTS"
 }
 tvmm_fail() {
     _n=$1; shift
     _r=$(printf '%s' "$*" | tvmm_oneline)
-    echo "TVMM-TEST: FAIL $_n ${_r:-(no reason given)}"
+    tvmm_say "TVMM-TEST: FAIL $_n ${_r:-(no reason given)}"
     echo "FAIL $_n" >>"$TVMM_RESULTS"
 }
 tvmm_skip() {
     _n=$1; shift
-    echo "TVMM-TEST: SKIP $_n $*"
+    tvmm_say "TVMM-TEST: SKIP $_n $*"
 }
 # tvmm_result NAME: PASS if the last helper returned 0 (i.e. TVMM_WHY is empty), else FAIL
 tvmm_result() {

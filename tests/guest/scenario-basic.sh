@@ -60,9 +60,9 @@ tvmm_heading "probe: badhc"
 if tvmm_ensure_loaded; then tvmm_probe_test badhc; fi
 tvmm_result bad-hypercalls
 
-tvmm_heading "probe: svm"
-if tvmm_ensure_loaded; then tvmm_probe_test svm; fi
-tvmm_result svm-hidden
+tvmm_heading "probe: the virtualization extension is hidden"
+if tvmm_ensure_loaded; then tvmm_probe_test hidden; fi
+tvmm_result extension-hidden
 
 tvmm_heading "user-space hypercall"
 if tvmm_ensure_loaded; then
@@ -187,11 +187,7 @@ fi
 
 # final unload
 tvmm_heading "final unload"
-if tvmm_present; then
-    tvmm_rmmod
-else
-    TVMM_WHY="thinvmm was not loaded at the end"
-fi
+if tvmm_ensure_loaded; then tvmm_rmmod; fi
 tvmm_result final-unload
 
 tvmm_heading "kernel log"

@@ -6,8 +6,10 @@
  *                not see VMM data, the writes must change nothing, and the
  *                VMM must keep answering.
  *   test=badhc   malformed hypercalls must get the documented error codes.
- *   test=svm     SVM is hidden: CPUID bits, EFER.SVME, VM_CR, and every SVM
- *                instruction raises #UD in the guest.
+ *   test=hidden  the virtualization extension is hidden: on AMD the CPUID
+ *                bits, EFER.SVME and VM_CR, and every SVM instruction raises
+ *                #UD; on Intel the CPUID bit, CR4.VMXE, FEATURE_CONTROL, the
+ *                VMX capability MSRs, and every VMX instruction raises #UD.
  *   test=triplefault  load an empty IDT and raise an exception: the guest
  *                triple-faults. Under thinvmm the machine must stop, logged,
  *                never reset. Destroys the guest by design.
@@ -17,6 +19,9 @@
 #include <asm/asm.h>
 #include <asm/desc.h>
 #include <asm/msr.h>
+#include <asm/msr-index.h>
+#include <asm/processor.h>
+#include <asm/special_insns.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -236,18 +241,58 @@ static void test_triplefault(void)
 	FAIL("triplefault", "still running after a triple fault");
 }
 
+/* Sets CR4 to val; true if that raised an exception. */
+static bool cr4_write_faults(unsigned long val)
+{
+	int faulted = 1;
+	asm volatile("1: mov %1, %%cr4\n"
+		     "   movl $0, %0\n"
+		     "2:\n" _ASM_EXTABLE(1b, 2b)
+		     : "+r"(faulted)
+		     : "r"(val)
+		     : "memory");
+	return faulted;
+}
+
+static void test_vmx(void)
+{
+	unsigned int a, b, c, d;
+	u64 fc, basic;
+	unsigned long cr4 = native_read_cr4();
+
+	cpuid(1, &a, &b, &c, &d);
+	check("cpuid-vmx-hidden", !(c & (1u << 5)));
+	check("cr4-vmxe-reads-clear", !(cr4 & X86_CR4_VMXE));
+	check("cr4-set-vmxe-gp", cr4_write_faults(cr4 | X86_CR4_VMXE));
+	check("cr4-vmxe-still-clear", !(native_read_cr4() & X86_CR4_VMXE));
+	check("feature-control-locked-off", !rdmsrl_safe(MSR_IA32_FEAT_CTL, &fc) && (fc & 1) &&
+						!(fc & (1u << 2)));
+	check("feature-control-write-gp", wrmsrl_safe(MSR_IA32_FEAT_CTL, fc) != 0);
+	check("vmx-basic-msr-gp", rdmsrl_safe(MSR_IA32_VMX_BASIC, &basic) != 0);
+	check("vmxoff-ud", FAULTS("vmxoff"));
+	check("vmlaunch-ud", FAULTS("vmlaunch"));
+	check("vmresume-ud", FAULTS("vmresume"));
+	check("vmread-ud", FAULTS("vmread %%rax, %%rcx"));
+	check("vmwrite-ud", FAULTS("vmwrite %%rax, %%rcx"));
+	check("vmclear-ud", FAULTS("vmclear (%%rsp)"));
+	check("vmptrld-ud", FAULTS("vmptrld (%%rsp)"));
+	check("vmxon-ud", FAULTS("vmxon (%%rsp)"));
+}
+
 static int __init probe_init(void)
 {
 	if (!strcmp(test, "vmmmem"))
 		test_vmmmem();
 	else if (!strcmp(test, "badhc"))
 		test_badhc();
-	else if (!strcmp(test, "svm"))
+	else if (!strcmp(test, "hidden") && boot_cpu_data.x86_vendor == X86_VENDOR_INTEL)
+		test_vmx();
+	else if (!strcmp(test, "hidden"))
 		test_svm();
 	else if (!strcmp(test, "triplefault"))
 		test_triplefault();
 	else
-		FAIL("usage", "test=vmmmem|badhc|svm|triplefault, got '%s'", test);
+		FAIL("usage", "test=vmmmem|badhc|hidden|triplefault, got '%s'", test);
 	return 0;
 }
 
