@@ -58,7 +58,7 @@ if [ -n "$BAD" ]; then
 fi
 
 # --- completion ------------------------------------------------------------------------------
-if ! printf '%s\n' "$CON" | grep -q 'TVMM-E2E: done'; then
+if ! grep -q 'TVMM-E2E: done' <<<"$CON"; then
     last=$(printf '%s\n' "$CON" | grep -v '^[[:space:]]*$' | tail -n1 | cut -c1-160)
     fail completed "no 'TVMM-E2E: done' on the console (last line: ${last:-<empty console>})"
 fi
