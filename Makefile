@@ -24,17 +24,23 @@ VMM_HDR := $(wildcard thinvmm/include/thinvmm/*.h thinvmm/*/*.h thinvmm/*/*.inc)
 
 GUEST_CFLAGS := -std=gnu11 $(WARN) -O2 -static -Ithinvmm/include -Iloader/linux
 
-.PHONY: all vmm module guest unit fuzz test run deps kernel bench format format-check clean
+.PHONY: FORCE all vmm module guest unit fuzz test run deps kernel bench format format-check clean
 all: vmm module guest unit
 
 vmm: $(B)/thinvmm/thinvmm.bin
 
-$(B)/thinvmm/%.c.o: thinvmm/%.c $(VMM_HDR) Makefile
+# The version is compiled in: rebuild when it changes, not only when a source does.
+$(B)/thinvmm/VERSION: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+FORCE:
+
+$(B)/thinvmm/%.c.o: thinvmm/%.c $(VMM_HDR) Makefile $(B)/thinvmm/VERSION
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@gcc $(VMM_CFLAGS) -c $< -o $@
 
-$(B)/thinvmm/%.S.o: thinvmm/%.S $(VMM_HDR) Makefile
+$(B)/thinvmm/%.S.o: thinvmm/%.S $(VMM_HDR) Makefile $(B)/thinvmm/VERSION
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@gcc $(VMM_CFLAGS) -c $< -o $@
@@ -107,4 +113,4 @@ format-check:
 	clang-format --dry-run -Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf $(B)/thinvmm $(B)/loader $(B)/probe $(B)/guest $(B)/unit $(B)/fuzz $(B)/e2e
+	rm -rf $(B)/thinvmm $(B)/loader $(B)/probe $(B)/guest $(B)/unit $(B)/fuzz $(B)/e2e $(B)/bench

@@ -929,3 +929,38 @@ TEST(exit_invd_writes_back_instead)
 	CHECK_EQ(fake.gs[GS_RIP], FAKE_RIP + 2);
 	CHECK_EQ(v.exits[TVMM_EXIT_INVD], 1);
 }
+
+/* ---- core_exit: the path every backend exit takes ---- */
+
+TEST(exit_refused_first_entry_goes_back_to_loader)
+{
+	setup();
+	v.launching = 1;
+	CHECK_EQ(core_exit(&v, true), ACT_DEVIRT);
+	CHECK_EQ((int64_t)v.regs[GREG_RAX], TVMM_L_HWFAIL);
+	CHECK_EQ(v.launching, 0);
+	CHECK(!vmm.stopping);
+	CHECK_EQ(fake.decodes, 0);
+}
+
+TEST(exit_refused_later_entry_stops)
+{
+	setup();
+	CHECK_EQ(core_exit(&v, true), ACT_HALT);
+	EXPECT_STOPPED();
+	CHECK_EQ(fake.decodes, 0);
+}
+
+TEST(exit_first_real_exit_ends_launching)
+{
+	setup();
+	v.launching = 1;
+	v.regs[GREG_RAX] = TVMM_CPUID_LEAF;
+	fake.next_exit = (struct exit){.reason = TVMM_EXIT_CPUID, .insn_len = 2};
+	CHECK_EQ(core_exit(&v, false), ACT_RESUME);
+	CHECK_EQ(v.launching, 0);
+	CHECK_EQ(fake.decodes, 1);
+	CHECK(strstr(fake_console, "cpu 2: virtualized") != NULL);
+	core_exit_done(&v, ACT_HALT);
+	CHECK(strstr(fake_console, "cpu 2: halted") != NULL);
+}

@@ -131,6 +131,38 @@ void core_stop_machine(struct vcpu *v, const char *why)
 		v->cpu, why);
 }
 
+/*
+ * Every exit passes here from the backend. A first entry the hardware
+ * refused goes back to the loader as TVMM_L_HWFAIL (the CPU continues
+ * where LAUNCH was called); a later refusal can only be our bug: stop.
+ */
+enum action core_exit(struct vcpu *v, bool entry_refused)
+{
+	if (entry_refused) {
+		if (v->launching) {
+			v->launching = 0;
+			v->regs[GREG_RAX] = (uint64_t)(int64_t)TVMM_L_HWFAIL;
+			return ACT_DEVIRT;
+		}
+		core_stop_machine(v, "the hardware refused the guest state");
+		return ACT_HALT;
+	}
+	if (v->launching)
+		vmm_log("cpu %u: virtualized", v->cpu);
+	v->launching = 0;
+	return core_handle_exit(v);
+}
+
+/* After the backend applied the action. */
+void core_exit_done(struct vcpu *v, enum action a)
+{
+	if (a == ACT_DEVIRT)
+		vmm_log("cpu %u: handed back to the OS at rip %#llx", v->cpu,
+			(unsigned long long)v->hb.rip);
+	else if (a == ACT_HALT)
+		vmm_log("cpu %u: halted", v->cpu);
+}
+
 enum action core_handle_exit(struct vcpu *v)
 {
 	struct exit e = {.reason = TVMM_EXIT_OTHER};

@@ -152,6 +152,7 @@ struct vcpu {
 	struct handback hb;
 	uint8_t launched;    /* VMX: VMLAUNCH done, VMRESUME from now on */
 	uint8_t nmi_pending; /* VMX: an NMI hit the host; the guest gets it next */
+	uint8_t launching;   /* the first entry has not reached the guest yet */
 	uint32_t cpu;	     /* loader's CPU number */
 	uint32_t apic_id;
 	uint32_t state; /* TVMM_CPU_* */
@@ -206,6 +207,8 @@ bool vmm_owns_range(uint64_t pa, uint64_t len);
 bool guest_ram_range(uint64_t pa, uint64_t len);
 
 /* core/exit.c */
+enum action core_exit(struct vcpu *v, bool entry_refused);
+void core_exit_done(struct vcpu *v, enum action a);
 enum action core_handle_exit(struct vcpu *v);
 void core_stop_machine(struct vcpu *v, const char *why);
 

@@ -176,7 +176,7 @@ static int svm_launch(struct vcpu *v, uint64_t rsp, uint64_t rip)
 	sc->hsave_pa_guest = rdmsr(MSR_VM_HSAVE_PA);
 	wrmsr(MSR_EFER, sc->host_efer | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, vmm_va_to_pa(sc->hsave));
-	sc->launching = 1;
+	v->launching = 1;
 	/* Set before the switch: afterwards this code runs as the guest and cannot reach us. */
 	v->state = TVMM_CPU_RUNNING;
 	v->launches++;
@@ -402,34 +402,18 @@ int svm_exit_handler(struct vcpu *v)
 	vm->c.tlb_ctl = TLB_FLUSH_NONE;
 	/* An event cut short by the exit is delivered again on the next entry. */
 	vm->c.event_inj = (vm->c.exit_int_info & (1u << 31)) ? vm->c.exit_int_info : 0;
-	enum action a;
-	if (vm->c.exit_code == SVM_EXIT_INVALID) {
+	bool refused = vm->c.exit_code == SVM_EXIT_INVALID;
+	if (refused)
 		vmm_log("cpu %u: VMRUN refused the guest state (cr0 %#llx cr4 %#llx efer %#llx "
 			"cs %#x/%#x)",
 			v->cpu, (unsigned long long)vm->s.cr0, (unsigned long long)vm->s.cr4,
 			(unsigned long long)vm->s.efer, vm->s.cs.sel, vm->s.cs.attrib);
-		if (sc->launching) {
-			v->regs[GREG_RAX] = (uint64_t)(int64_t)TVMM_L_HWFAIL;
-			a = ACT_DEVIRT;
-		} else {
-			core_stop_machine(v, "invalid guest state");
-			a = ACT_HALT;
-		}
-	} else {
-		if (sc->launching)
-			vmm_log("cpu %u: virtualized", v->cpu);
-		sc->launching = 0;
-		a = core_handle_exit(v);
-	}
+	enum action a = core_exit(v, refused);
 	vm->s.rax = v->regs[GREG_RAX];
 	vm->s.rsp = v->regs[GREG_RSP];
-	if (a == ACT_DEVIRT) {
+	if (a == ACT_DEVIRT)
 		prepare_handback(v);
-		vmm_log("cpu %u: handed back to the OS at rip %#llx", v->cpu,
-			(unsigned long long)v->hb.rip);
-	} else if (a == ACT_HALT) {
-		vmm_log("cpu %u: halted", v->cpu);
-	}
+	core_exit_done(v, a);
 	return (int)a;
 }
 

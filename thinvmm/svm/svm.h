@@ -106,7 +106,6 @@ struct svm_cpu {
 	uint64_t hsave_pa_guest; /* the guest's view of VM_HSAVE_PA */
 	uint64_t host_efer;	 /* EFER before we set SVME: handed back */
 	uint8_t next_tlb;	 /* TLB control for the next VMRUN */
-	uint8_t launching;	 /* the first VMRUN has not yet entered the guest */
 };
 
 #endif

@@ -347,7 +347,7 @@ static int vmx_launch(struct vcpu *v, uint64_t rsp, uint64_t rip)
 	flush_all_contexts();
 	v->launched = 0;
 	v->nmi_pending = 0;
-	x->launching = 1;
+	v->launching = 1;
 	v->regs[GREG_RAX] = TVMM_L_OK;
 	v->state = TVMM_CPU_RUNNING;
 	v->launches++;
@@ -571,7 +571,6 @@ static void prepare_handback(struct vcpu *v)
 /* Called by vmx_asm.S after every VM exit: 0 resume, 1 hand back, 2 halt. */
 int vmx_exit_handler(struct vcpu *v)
 {
-	struct vmx_cpu *x = vmx(v);
 	v->regs[GREG_RSP] = vmread(VMCS_GUEST_RSP);
 	uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
 	/* An event cut short by the exit is delivered again on the next entry. */
@@ -582,24 +581,12 @@ int vmx_exit_handler(struct vcpu *v)
 		vmwrite(VMCS_ENTRY_EXC_ERR, vmread(VMCS_IDT_VEC_ERR));
 		vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
 	}
-	enum action a;
-	if (reason & VMX_EXIT_ENTRY_FAIL) {
+	bool refused = reason & VMX_EXIT_ENTRY_FAIL;
+	if (refused)
 		vmm_log(
 		    "cpu %u: VM entry refused the guest state (reason %#x, qualification %#llx)",
 		    v->cpu, reason, (unsigned long long)vmread(VMCS_EXIT_QUAL));
-		if (x->launching) {
-			v->regs[GREG_RAX] = (uint64_t)(int64_t)TVMM_L_HWFAIL;
-			a = ACT_DEVIRT;
-		} else {
-			core_stop_machine(v, "invalid guest state");
-			a = ACT_HALT;
-		}
-	} else {
-		if (x->launching)
-			vmm_log("cpu %u: virtualized", v->cpu);
-		x->launching = 0;
-		a = core_handle_exit(v);
-	}
+	enum action a = core_exit(v, refused);
 	vmwrite(VMCS_GUEST_RSP, v->regs[GREG_RSP]);
 	if (a == ACT_RESUME && v->nmi_pending) {
 		/* An NMI that hit the host belongs to the guest. */
@@ -607,31 +594,24 @@ int vmx_exit_handler(struct vcpu *v)
 		if (!(vmread(VMCS_ENTRY_INTR_INFO) & (1u << 31)))
 			vmwrite(VMCS_ENTRY_INTR_INFO, 2 | (2u << 8) | (1u << 31));
 	}
-	if (a == ACT_DEVIRT) {
+	if (a == ACT_DEVIRT)
 		prepare_handback(v);
-		vmm_log("cpu %u: handed back to the OS at rip %#llx", v->cpu,
-			(unsigned long long)v->hb.rip);
-	} else if (a == ACT_HALT) {
-		vmm_log("cpu %u: halted", v->cpu);
-	}
+	core_exit_done(v, a);
 	return (int)a;
 }
 
 /* VMLAUNCH or VMRESUME fell through: the VMCS was refused before entry. */
 int vmx_entry_failed(struct vcpu *v)
 {
-	struct vmx_cpu *x = vmx(v);
 	vmm_log("cpu %u: VM%s failed, instruction error %llu", v->cpu,
 		v->launched ? "RESUME" : "LAUNCH", (unsigned long long)vmread(VMCS_INSN_ERROR));
-	if (x->launching) {
-		v->regs[GREG_RAX] = (uint64_t)(int64_t)TVMM_L_HWFAIL;
-		/* Hand back what we captured: the CPU continues where the loader called us. */
-		v->regs[GREG_RSP] = vmread(VMCS_GUEST_RSP);
+	/* What the loader gets back is what we captured: the guest never ran. */
+	v->regs[GREG_RSP] = vmread(VMCS_GUEST_RSP);
+	enum action a = core_exit(v, true);
+	if (a == ACT_DEVIRT)
 		prepare_handback(v);
-		return ACT_DEVIRT;
-	}
-	core_stop_machine(v, "VM entry failed");
-	return ACT_HALT;
+	core_exit_done(v, a);
+	return a;
 }
 
 extern const struct pt_format ept_format;

@@ -197,7 +197,6 @@ struct vmx_cpu {
 	uint64_t vmxon_pa;
 	uint64_t vmcs_pa;
 	uint64_t host_cr4; /* CR4 before we set VMXE: handed back */
-	uint8_t launching; /* the first entry has not reached the guest */
 };
 
 #endif
