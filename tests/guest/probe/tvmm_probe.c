@@ -265,8 +265,8 @@ static void test_vmx(void)
 	check("cr4-vmxe-reads-clear", !(cr4 & X86_CR4_VMXE));
 	check("cr4-set-vmxe-gp", cr4_write_faults(cr4 | X86_CR4_VMXE));
 	check("cr4-vmxe-still-clear", !(native_read_cr4() & X86_CR4_VMXE));
-	check("feature-control-locked-off", !rdmsrl_safe(MSR_IA32_FEAT_CTL, &fc) && (fc & 1) &&
-						!(fc & (1u << 2)));
+	check("feature-control-locked-off",
+	      !rdmsrl_safe(MSR_IA32_FEAT_CTL, &fc) && (fc & 1) && !(fc & (1u << 2)));
 	check("feature-control-write-gp", wrmsrl_safe(MSR_IA32_FEAT_CTL, fc) != 0);
 	check("vmx-basic-msr-gp", rdmsrl_safe(MSR_IA32_VMX_BASIC, &basic) != 0);
 	check("vmxoff-ud", FAULTS("vmxoff"));
