@@ -16,9 +16,14 @@ PKGS=(
     qemu-system-x86 ovmf
     swtpm swtpm-tools tpm2-tools libtss2-dev
     libmbedtls-dev gnu-efi
-    bochs bochsbios
+    bochs bochsbios vgabios bochs-term
     xorriso mtools grub-pc-bin nasm
 )
+# Bochs (tests/e2e/bochs.sh): bochsbios has the BIOS, vgabios the VGA BIOS (bochs depends on
+# "vgabios | seabios", QEMU's seabios satisfies that, and /usr/share/bochs/VGABIOS-lgpl-latest
+# then dangles), bochs-term the one display library that runs without a window (Debian builds
+# no "nogui"; bochs itself pulls in only bochs-wx); grub-pc-bin and xorriso make the boot ISO
+# (grub-mkrescue). `script` comes from bsdutils, which every Debian system has.
 ensure_pkgs "${PKGS[@]}"
 
 # Headers matching the guest kernel (tests/env/kernel.sh fetches the kernel itself).
