@@ -14,6 +14,7 @@
 #include "core/mtrr.h"
 #include "core/pgtable.h"
 #include "core/vmm.h"
+#include "fake_pool.h"
 #include "test.h"
 
 extern const struct pt_format ept_format; /* vmx/ept.c */
@@ -434,50 +435,18 @@ TEST(mtrr_bad_blocks)
 
 /* ---- the EPT map the VMM builds from the MTRRs ---- */
 
-#define EPT_R	   (1ull << 0)
-#define EPT_W	   (1ull << 1)
-#define EPT_X	   (1ull << 2)
-#define EPT_MT	   (7ull << 3)
-#define EPT_IPAT   (1ull << 6)
-#define EPT_PS	   (1ull << 7)
-#define EPT_ADDR   0x000ffffffffff000ull
-#define EPT_RWX	   (EPT_R | EPT_W | EPT_X)
-#define POOL_PAGES 1024
-#define POOL_BASE  0x0000007a00000000ull
-
-static uint8_t *pool;
-static uint64_t pool_used;
-
-static void *pool_alloc(uint64_t *pa)
-{
-	if (pool_used >= POOL_PAGES)
-		return NULL;
-	uint8_t *p = pool + pool_used * PAGE_SIZE;
-	memset(p, 0, PAGE_SIZE);
-	*pa = POOL_BASE + pool_used * PAGE_SIZE;
-	pool_used++;
-	return p;
-}
-
-static void *pool_ptr(uint64_t pa)
-{
-	if (!CHECK(pa >= POOL_BASE && pa < POOL_BASE + pool_used * PAGE_SIZE) ||
-	    !CHECK_EQ(pa & (PAGE_SIZE - 1), 0)) {
-		fprintf(stderr, "  table_ptr(%#llx)\n", (unsigned long long)pa);
-		return pool;
-	}
-	return pool + (pa - POOL_BASE);
-}
+#define EPT_R	 (1ull << 0)
+#define EPT_W	 (1ull << 1)
+#define EPT_X	 (1ull << 2)
+#define EPT_MT	 (7ull << 3)
+#define EPT_IPAT (1ull << 6)
+#define EPT_PS	 (1ull << 7)
+#define EPT_ADDR 0x000ffffffffff000ull
+#define EPT_RWX	 (EPT_R | EPT_W | EPT_X)
 
 static void setup(struct pt *pt)
 {
-	if (pool == NULL) {
-		pool = aligned_alloc(PAGE_SIZE, POOL_PAGES * PAGE_SIZE);
-		if (pool == NULL)
-			abort();
-	}
-	memset(pool, 0xa5, POOL_PAGES * PAGE_SIZE);
-	pool_used = 0;
+	pool_reset(POOL_PAGES);
 	memset(pt, 0, sizeof(*pt));
 	pt->fmt = &ept_format;
 	pt->levels = 4;

@@ -13,6 +13,7 @@
 
 #include "core/pgtable.h"
 #include "core/vmm.h"
+#include "fake_pool.h"
 #include "test.h"
 
 extern const struct pt_format npt_format; /* svm/npt.c */
@@ -32,47 +33,6 @@ extern const struct pt_format npt_format; /* svm/npt.c */
 #define E_ADDR 0x000ffffffffff000ull
 
 /* ---- table pages: a pool at a made-up physical address ---- */
-
-#define POOL_PAGES 2048
-#define POOL_BASE  0x000ab00000000000ull /* high bits: the address masks matter */
-
-static uint8_t *pool;
-static uint64_t pool_used, pool_limit;
-
-static void pool_reset(uint64_t limit)
-{
-	if (pool == NULL) {
-		pool = aligned_alloc(PAGE_SIZE, POOL_PAGES * PAGE_SIZE);
-		if (pool == NULL)
-			abort();
-	}
-	/* Garbage where no table was handed out: alloc_table must zero. */
-	memset(pool, 0xa5, POOL_PAGES * PAGE_SIZE);
-	pool_used = 0;
-	pool_limit = limit < POOL_PAGES ? limit : POOL_PAGES;
-}
-
-static void *pool_alloc(uint64_t *pa)
-{
-	if (pool_used >= pool_limit)
-		return NULL;
-	uint8_t *p = pool + pool_used * PAGE_SIZE;
-	memset(p, 0, PAGE_SIZE);
-	*pa = POOL_BASE + pool_used * PAGE_SIZE;
-	pool_used++;
-	return p;
-}
-
-static void *pool_ptr(uint64_t pa)
-{
-	/* Only pages handed out, and only by their exact address. */
-	if (!CHECK(pa >= POOL_BASE && pa < POOL_BASE + pool_used * PAGE_SIZE) ||
-	    !CHECK_EQ(pa & (PAGE_SIZE - 1), 0)) {
-		fprintf(stderr, "  table_ptr(%#llx)\n", (unsigned long long)pa);
-		return pool; /* a zeroed page would hide it; the check failed already */
-	}
-	return pool + (pa - POOL_BASE);
-}
 
 static uint64_t *table_at(uint64_t pa)
 {

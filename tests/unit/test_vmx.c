@@ -14,6 +14,7 @@
 
 #include "core/pgtable.h"
 #include "core/vmm.h"
+#include "fake_pool.h"
 #include "test.h"
 #include "vmx/controls.h"
 
@@ -222,33 +223,6 @@ TEST(vmx_segment_access_rights)
 #define EPT_RWX	   (EPT_R | EPT_W | EPT_X)
 #define MT_BITS(t) ((uint64_t)(t) << 3)
 
-#define POOL_PAGES 512
-#define POOL_BASE  0x000ab00000000000ull /* high bits: the address masks matter */
-
-static uint8_t *pool;
-static uint64_t pool_used;
-
-static void *pool_alloc(uint64_t *pa)
-{
-	if (pool_used >= POOL_PAGES)
-		return NULL;
-	uint8_t *p = pool + pool_used * PAGE_SIZE;
-	memset(p, 0, PAGE_SIZE);
-	*pa = POOL_BASE + pool_used * PAGE_SIZE;
-	pool_used++;
-	return p;
-}
-
-static void *pool_ptr(uint64_t pa)
-{
-	if (!CHECK(pa >= POOL_BASE && pa < POOL_BASE + pool_used * PAGE_SIZE) ||
-	    !CHECK_EQ(pa & (PAGE_SIZE - 1), 0)) {
-		fprintf(stderr, "  table_ptr(%#llx)\n", (unsigned long long)pa);
-		return pool;
-	}
-	return pool + (pa - POOL_BASE);
-}
-
 static uint64_t *table_at(uint64_t pa)
 {
 	return pool_ptr(pa);
@@ -256,13 +230,7 @@ static uint64_t *table_at(uint64_t pa)
 
 static void setup(struct pt *pt)
 {
-	if (pool == NULL) {
-		pool = aligned_alloc(PAGE_SIZE, POOL_PAGES * PAGE_SIZE);
-		if (pool == NULL)
-			abort();
-	}
-	memset(pool, 0xa5, POOL_PAGES * PAGE_SIZE); /* alloc_table must zero */
-	pool_used = 0;
+	pool_reset(POOL_PAGES);
 	memset(pt, 0, sizeof(*pt));
 	pt->fmt = &ept_format;
 	pt->levels = 4;
