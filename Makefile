@@ -105,6 +105,7 @@ run: deps
 bench: deps
 	$(MAKE) all
 	bench/run.sh
+	bench/run-vmx.sh
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' | grep -v '^tests/fuzz/corpus')
 format:

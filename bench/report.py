@@ -3,6 +3,12 @@
 
 Usage: report.py --meta META.txt --boot NAME=CONSOLE.log [--boot ...]
                  [--cputime NAME=CPUTIME.txt ...] --out DIR
+       report.py --vmx --meta META.txt --boot bochs=CONSOLE.log [--cputime bochs=MARKS.txt]
+                 --out DIR
+
+The second form is bench/run-vmx.sh's (VT-x in Bochs, tests/guest/scenario-bench-vmx.sh):
+it writes DIR/vmx-bochs.{md,json}, DIR/vmx-bochs-runs.csv and DIR/vmx-bochs-exits.csv; see
+"VMX mode" below. The first form is bench/run.sh's (SVM in QEMU):
 
 Reads the lines tests/guest/scenario-bench.sh prints:
   TVMM-BENCH: env KEY VALUE...
@@ -516,13 +522,683 @@ def write_md(path, meta, boots):
         f.write("\n".join(L))
 
 
+# --- VMX mode: bench/run-vmx.sh, thinvmm's VT-x backend in Bochs ------------------------------
+#
+# Console lines of tests/guest/scenario-bench-vmx.sh:
+#   TVMM-BENCH: env KEY VALUE...
+#   TVMM-BENCH: run IDX off|on NS TSC_DELTA OK PHASE1 PHASE2 PHASE3
+#   TVMM-BENCH: spin|cpuid|exec|fork K off|on N NS TSC_DELTA
+#   TVMM-BENCH: window LABEL off|on IDLE_ENTRIES IDLE_JIFFIES LOC_IRQS OTHER_IRQS
+#   TVMM-BENCH: modline IDX thinvmm SIZE / error TEXT / end
+#   TVMM-BENCH-JSON: LABEL {thinvmm-ctl status --json}
+# and bench/watch.py's marks (INDEX KIND start|end BOCHS_CPU_S HOST_MONOTONIC_S).
+# In Bochs the TSC is the tick counter: one tick per instruction (see the scenario's header),
+# so TSC deltas are instruction counts.
+
+
+def _int_or_none(x):
+    try:
+        return int(x)
+    except ValueError:
+        return None
+
+
+def _float_or_none(x):
+    try:
+        return float(x)
+    except ValueError:
+        return None
+
+
+def parse_console_vmx(path):
+    boot = {"env": {}, "runs": [], "status": {}, "modline": {}, "loops": [], "windows": {},
+            "errors": [], "end": False}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for raw in f:
+            m = LINE.search(raw.rstrip("\r\n"))
+            if not m:
+                continue
+            body = m.group(2)
+            if m.group(1):
+                label, _, js = body.partition(" ")
+                try:
+                    boot["status"][label] = json.loads(js)
+                except json.JSONDecodeError as e:
+                    boot["errors"].append(f"status {label}: unparsable JSON ({e})")
+                continue
+            f_ = body.split()
+            if not f_:
+                continue
+            kind = f_[0]
+            if kind == "env" and len(f_) >= 2:
+                boot["env"][f_[1]] = " ".join(f_[2:])
+            elif kind == "run" and len(f_) >= 6:
+                boot["runs"].append({
+                    "index": int(f_[1]), "kind": f_[2], "ns": int(f_[3]), "tsc": int(f_[4]),
+                    "ok": f_[5] == "1", "warmup": int(f_[1]) == 0,
+                    "phase_sha_gzip_s": _float_or_none(f_[6]) if len(f_) > 6 else None,
+                    "phase_fork_exec_s": _float_or_none(f_[7]) if len(f_) > 7 else None,
+                    "phase_dd_s": _float_or_none(f_[8]) if len(f_) > 8 else None,
+                })
+            elif kind in ("spin", "cpuid", "exec", "fork") and len(f_) >= 6:
+                boot["loops"].append({"what": kind, "k": int(f_[1]), "kind": f_[2], "n": int(f_[3]),
+                                      "ns": int(f_[4]), "tsc": int(f_[5])})
+            elif kind == "window" and len(f_) >= 6:
+                boot["windows"][(f_[1], f_[2])] = {
+                    "idle_entries": _int_or_none(f_[3]), "idle_jiffies": _int_or_none(f_[4]),
+                    "loc_irqs": _int_or_none(f_[5]),
+                    "other_irqs": _int_or_none(f_[6]) if len(f_) > 6 else None}
+            elif kind == "modline" and len(f_) >= 4:
+                boot["modline"][f_[1]] = int(f_[3])
+            elif kind == "error":
+                boot["errors"].append(" ".join(f_[1:]))
+            elif kind == "end":
+                boot["end"] = True
+    return boot
+
+
+def read_marks_vmx(path):
+    """{(index, kind): (bochs_cpu_s, wall_s)} from bench/watch.py's marks, start to end."""
+    marks = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                p = line.split()
+                if len(p) >= 5:
+                    marks[(p[0], p[1], p[2])] = (float(p[3]), float(p[4]))
+    except OSError:
+        return {}
+    out = {}
+    for (i, k, se), v in marks.items():
+        if se == "start" and (i, k, "end") in marks:
+            e = marks[(i, k, "end")]
+            out[(int(i), k)] = (e[0] - v[0], e[1] - v[1])
+    return out
+
+
+def analyse_vmx(boot, meta, marks):
+    env = boot["env"]
+    res = {"env": env, "errors": list(boot["errors"]), "end": boot["end"]}
+    ips = int(meta.get("bochs_ips", "200000000"))
+    tsc_mhz = _float_or_none(env.get("tsc_khz", "") or "")  # the scenario prints MHz
+    m = (re.search(r"Refined TSC clocksource calibration: ([0-9.]+) MHz", env.get("tsc_dmesg", ""))
+         or (None if tsc_mhz else re.search(r"Detected ([0-9.]+) MHz processor",
+                                            env.get("tsc_dmesg", ""))))
+    if m:
+        tsc_mhz = float(m.group(1))
+    res["ips"] = ips
+    res["tsc_mhz_kernel"] = tsc_mhz
+    win = boot["windows"]
+
+    # 1. The clock: spin loops of exactly 2N instructions.
+    spins = []
+    for lp in boot["loops"]:
+        if lp["what"] != "spin":
+            continue
+        w = win.get((f"spin.{lp['k']}", lp["kind"]), {})
+        exp = 2 * lp["n"]
+        spins.append(dict(lp, expected=exp, excess=lp["tsc"] - exp,
+                          excess_rel=(lp["tsc"] - exp) / exp, **w,
+                          tsc_per_ns=lp["tsc"] / lp["ns"] if lp["ns"] else None,
+                          ips_formula=lp["ns"] * ips / 1e9))
+    res["spins"] = spins
+    off_sp = [s_ for s_ in spins if s_["kind"] == "off"]
+    if off_sp:
+        res["spin_tsc_stats"] = stats([s_["tsc"] for s_ in off_sp])
+        res["spin_ns_stats"] = stats([s_["ns"] for s_ in off_sp])
+        res["tsc_per_ns"] = stats([s_["tsc_per_ns"] for s_ in off_sp])
+        per_irq = [s_["excess"] / s_["loc_irqs"] for s_ in off_sp if s_.get("loc_irqs")]
+        res["spin_excess_per_timer_irq"] = stats(per_irq) if per_irq else None
+
+    # 2. The workload.
+    runs = boot["runs"]
+    for r in runs:
+        if not r["ok"]:
+            res["errors"].append(f"run {r['index']} {r['kind']}: workload reported a failure")
+        r.update(win.get((str(r["index"]), r["kind"]), {}))
+        cw = marks.get((r["index"], r["kind"]))
+        r["bochs_cpu_s"], r["wall_s"] = cw if cw else (None, None)
+    res["runs"] = runs
+    timed = [r for r in runs if not r["warmup"] and r["ok"]]
+    for side in ("off", "on"):
+        xs = [r for r in timed if r["kind"] == side]
+        res[f"tsc_{side}"] = stats([r["tsc"] for r in xs])
+        res[f"ns_{side}"] = stats([r["ns"] for r in xs])
+        walls = [r["wall_s"] for r in xs if r.get("wall_s")]
+        res[f"wall_{side}"] = stats(walls) if walls else None
+        res[f"idle_{side}"] = [r.get("idle_entries") for r in xs]
+    if res.get("tsc_off") and res.get("tsc_on"):
+        res["tsc_diff"] = res["tsc_on"]["median"] - res["tsc_off"]["median"]
+        res["tsc_ratio"] = res["tsc_on"]["median"] / res["tsc_off"]["median"]
+
+    # Exits of each "on" run: baseline S1-S0 (one status call), workload S2-S1.
+    st = boot["status"]
+    ex = []
+    for r in runs:
+        if r["kind"] != "on":
+            continue
+        i = str(r["index"])
+        s0, s1, s2 = st.get(f"{i}.s0"), st.get(f"{i}.s1"), st.get(f"{i}.s2")
+        if not (s0 and s1 and s2):
+            res["errors"].append(f"run {i} on: missing status snapshots")
+            continue
+        ex.append({"index": r["index"], "warmup": r["warmup"], "baseline": delta(s0, s1),
+                   "workload": delta(s1, s2)})
+    res["exits"] = ex
+    cal = {}
+    if all(f"cal.s{k}" in st for k in range(4)):
+        cal = {"status_call": delta(st["cal.s0"], st["cal.s1"]),
+               "idle_sleep": delta(st["cal.s1"], st["cal.s2"]),
+               "exec_100_true": delta(st["cal.s2"], st["cal.s3"])}
+        if "cal.s4" in st:
+            cal["cpuid_loops_on"] = delta(st["cal.s3"], st["cal.s4"])
+        if "cal.s5" in st:
+            cal["spin_loops_on"] = delta(st["cal.s4"], st["cal.s5"])
+    else:
+        res["errors"].append("calibration snapshots missing")
+    res["calibration"] = cal
+
+    # 3. CPUID loops: instructions per CPUID, off and on.
+    cl = []
+    for lp in boot["loops"]:
+        if lp["what"] != "cpuid":
+            continue
+        w = win.get((f"cpuidt.{lp['k']}", lp["kind"]), {})
+        cl.append(dict(lp, per_cpuid_tsc=lp["tsc"] / lp["n"], per_cpuid_ns=lp["ns"] / lp["n"], **w))
+    res["cpuid_loops"] = cl
+    per = {k: [c["per_cpuid_tsc"] for c in cl if c["kind"] == k] for k in ("off", "on")}
+    pns = {k: [c["per_cpuid_ns"] for c in cl if c["kind"] == k] for k in ("off", "on")}
+    if per["off"] and per["on"]:
+        res["cpuid_tsc_off"], res["cpuid_tsc_on"] = stats(per["off"]), stats(per["on"])
+        res["cpuid_ns_off"], res["cpuid_ns_on"] = stats(pns["off"]), stats(pns["on"])
+        res["insn_per_exit"] = res["cpuid_tsc_on"]["median"] - res["cpuid_tsc_off"]["median"]
+        dns = res["cpuid_ns_on"]["median"] - res["cpuid_ns_off"]["median"]
+        res["insn_per_exit_ns_ips"] = dns * ips / 1e9
+        if tsc_mhz:
+            res["insn_per_exit_ns_tsckhz"] = dns * tsc_mhz / 1e3
+        # the range of the difference, worst cases both ways
+        res["insn_per_exit_range"] = (min(per["on"]) - max(per["off"]),
+                                      max(per["on"]) - min(per["off"]))
+        # interrupts only ever add instructions: the smallest loops are the least disturbed
+        res["insn_per_exit_min"] = min(per["on"]) - min(per["off"])
+
+    # Exec and fork loops (shell loops, stamped like the workload).
+    for what in ("exec", "fork"):
+        ls_ = []
+        for lp in boot["loops"]:
+            if lp["what"] != what:
+                continue
+            w = win.get((f"{what}.{lp['k']}", lp["kind"]), {})
+            ls_.append(dict(lp, per_tsc=lp["tsc"] / lp["n"], **w))
+        res[f"{what}_loops"] = ls_
+        pp = {k: [x["per_tsc"] for x in ls_ if x["kind"] == k] for k in ("off", "on")}
+        if pp["off"] and pp["on"]:
+            res[f"{what}_off"], res[f"{what}_on"] = stats(pp["off"]), stats(pp["on"])
+            res[f"{what}_diff"] = res[f"{what}_on"]["median"] - res[f"{what}_off"]["median"]
+            res[f"{what}_diff_min"] = min(pp["on"]) - min(pp["off"])
+
+    # How much of the workload's difference the exits explain.
+    timed_ex = [e for e in ex if not e["warmup"]]
+    if timed_ex and cal and res.get("insn_per_exit") is not None and res.get("tsc_diff") is not None:
+        per_exec = (cal["exec_100_true"].get("cpuid", 0) - cal["status_call"].get("cpuid", 0)) / 100
+        wl_all = statistics.median([sum(e["workload"].values()) for e in timed_ex])
+        wl_cpuid = statistics.median([e["workload"].get("cpuid", 0) for e in timed_ex])
+        outside = sum(cal["status_call"].values()) + per_exec  # S1's tr, stamp 1, S2's timeout+ctl, hypercall
+        inside = wl_all - outside
+        if res.get("exec_diff") is not None and per_exec:
+            # the price of one exit where the workload's exits are: in an exec's start-up
+            res["insn_per_exit_exec"] = res["exec_diff"] / per_exec
+            res["insn_per_exit_exec_min"] = res["exec_diff_min"] / per_exec
+        res["model"] = {"per_exec_cpuid": per_exec, "workload_exits_median": wl_all,
+                        "workload_cpuid_median": wl_cpuid, "exits_outside_window": outside,
+                        "exits_in_window": inside,
+                        "predicted_diff": inside * res["insn_per_exit"],
+                        "predicted_diff_exec": (inside * res["insn_per_exit_exec"]
+                                                if res.get("insn_per_exit_exec") else None),
+                        "implied_insn_per_exit": res["tsc_diff"] / inside if inside > 0 else None}
+
+    snaps = list(st.values())
+    if snaps:
+        mems = [memory(x) for x in snaps]
+        res["memory"] = mems[0]
+        res["memory_constant"] = all(mm == mems[0] for mm in mems)
+        res["memory_max_used"] = max(mm["mem_used"] for mm in mems)
+        res["n_snapshots"] = len(mems)
+        res["vmm_version"] = snaps[0].get("version")
+        res["backend"] = snaps[0].get("backend")
+    res["module_size"] = next(iter(boot["modline"].values()), None)
+    return res
+
+
+def _mi(x):
+    """Instructions in millions, 3 decimals."""
+    return "—" if x is None else f"{x / 1e6:,.3f}"
+
+
+def _n(x):
+    return "—" if x is None else f"{x:,}"
+
+
+def write_md_vmx(path, meta, b):
+    L = []
+    w = L.append
+    ips = b["ips"]
+    tmhz = b.get("tsc_mhz_kernel")
+    w("# thinvmm on Intel VT-x (EPT + VPID) in Bochs: instruction counts")
+    w("")
+    w("Written by `bench/run-vmx.sh` (see [bench/README.md](../README.md) for how it measures and "
+      "how to reproduce it). **Bochs is an emulator: what it measures exactly is instructions, "
+      "not time.** Every count below is what Bochs's CPU executed; nothing here is a prediction "
+      "of the time thinvmm costs on real Intel hardware, where an exit costs cycles that no "
+      "instruction count shows.")
+    w("")
+    w("| | |")
+    w("|---|---|")
+    rows = [("date", "date (UTC)"), ("git_commit", "git commit"), ("git_describe", "git describe"),
+            ("git_dirty_files", "uncommitted files in the tree"),
+            ("thinvmm_ko_sha256", "thinvmm.ko sha256"), ("bochs_version", "Bochs (Debian package)"),
+            ("bochs_model", "Bochs CPU model"), ("bochs_ips", "Bochs `ips`"),
+            ("bochs_cpus", "emulated CPUs"), ("bochs_megs", "guest RAM (MiB)"),
+            ("kernel_version", "guest kernel"), ("host_cpu", "host CPU"), ("host_ncpus", "host CPUs"),
+            ("host_loadavg_start", "host load average, start"),
+            ("host_loadavg_end", "host load average, end"),
+            ("other_bochs_start", "Bochs processes already running at the start (not ours)"),
+            ("bochs_running_max", "Bochs processes running, most seen (ours included)"),
+            ("boot_seconds", "Bochs boot, wall time (s)"),
+            ("total_seconds", "bench/run-vmx.sh wall time (s)")]
+    for k, label in rows:
+        if k in meta:
+            w(f"| {label} | `{meta[k]}` |")
+    env = b["env"]
+    w(f"| VMM version / backend (from status) | `{b.get('vmm_version')}` / `{b.get('backend')}` |")
+    w(f"| guest CPU (as the guest sees it) | {env.get('cpu_model')} |")
+    w(f"| guest clock source | {env.get('clocksource')} (available: {env.get('clocksources')}) |")
+    w(f"| guest kernel's TSC frequency | {tmhz} MHz (`{env.get('tsc_dmesg', '').rstrip(';')}`) |")
+    w(f"| guest cpuidle | driver {env.get('cpuidle_driver')}, states `{env.get('cpuidle', '').strip()}` |")
+    w("")
+
+    errs = list(b["errors"]) + ([] if b["end"] else ["the scenario did not finish"])
+    if errs:
+        w("**Problems during the run:**")
+        w("")
+        for e in errs:
+            w(f"- {e}")
+        w("")
+
+    # 0. The clock.
+    w("## 0. What the clocks count")
+    w("")
+    w("With `clock: sync=none` Bochs's time is its tick counter, which advances by one per "
+      "instruction executed (each iteration of a REP string instruction and each exception or VM "
+      "exit counts one, too) and by ten per pass of its idle loop while the CPU halts; `ips` "
+      f"({ips:,}) is only how many ticks make one second for the emulated PIT, HPET, RTC and APIC "
+      "timer. Bochs's RDTSC returns that tick counter as it is. So the TSC difference across a "
+      "window in which the CPU never halts is the **exact number of instructions** executed in "
+      "it, all of them: the program's, the guest kernel's (interrupts, page faults, system "
+      "calls) and, with thinvmm loaded, the VMM's. The bench reads the TSC directly "
+      "(`tvmm-bench-clock`, RDTSC is not intercepted) and checks for every window that the CPU "
+      "did not idle.")
+    w("")
+    if b.get("spins"):
+        w(f"The check: a loop of exactly 2 × N instructions (`dec; jnz`, N = "
+          f"{b['spins'][0]['n']:,}), timed by the TSC and by the guest's CLOCK_MONOTONIC:")
+        w("")
+        w("| loop | side | expected instructions | TSC delta | excess | LOC timer IRQs | other IRQs | idle entries | guest ns | ns × ips / 1e9 | TSC / ns |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for s_ in b["spins"]:
+            w(f"| spin {s_['k']} | {s_['kind']} | {_n(s_['expected'])} | {_n(s_['tsc'])} | "
+              f"{_n(s_['excess'])} ({100 * s_['excess_rel']:.3f} %) | {_n(s_.get('loc_irqs'))} | "
+              f"{_n(s_.get('other_irqs'))} | "
+              f"{_n(s_.get('idle_entries'))} | {_n(s_['ns'])} | {_n(round(s_['ips_formula']))} | "
+              f"{s_['tsc_per_ns']:.4f} |")
+        w("")
+        ts = b.get("spin_tsc_stats")
+        if ts:
+            w(f"- Repeatability: the three runs without thinvmm differ by at most "
+              f"{_n(round(ts['max'] - ts['min']))} ticks "
+              f"({100 * (ts['max'] - ts['min']) / ts['median']:.4f} % of the loop). The loop "
+              "itself is the same every time; what varies is the handful of timer interrupts "
+              "that land in it"
+              + (f", about {b['spin_excess_per_timer_irq']['median']:,.0f} instructions each "
+                 "(excess ÷ LOC interrupts)" if b.get("spin_excess_per_timer_irq") else "")
+              + ".")
+        tpn = b.get("tsc_per_ns")
+        if tpn:
+            r = tpn["median"] * 1e9 / ips  # 1.0 when the guest's clock runs at ips ticks/s
+            w(f"- The guest's clock: {tpn['median']:.5f} TSC ticks per guest nanosecond (range "
+              f"{tpn['min']:.5f}–{tpn['max']:.5f}): the guest kernel converts ticks to time at "
+              f"{tpn['median'] * 1e3:.3f} MHz; its TSC frequency, from its log, is {tmhz} MHz; "
+              f"`ips` is {ips / 1e6:g} MHz.")
+            if abs(r - 1) < 0.001:
+                w(f"  They agree (within {100 * abs(r - 1):.3f} %), so here **guest nanoseconds "
+                  "× ips / 1e9 = instructions** holds, up to the guest's clock resolution and "
+                  "the idle check. That is thanks to `tsc_early_khz=IPS/1000` on the kernel "
+                  "command line (tests/e2e/bochs.sh): without it Linux takes 3.5 GHz from "
+                  f"CPUID leaves 0x15/0x16 of `{meta.get('bochs_model')}` and its clock runs "
+                  "17.5× slow, so that `guest seconds × ips` undercounts instructions 17.5-fold. "
+                  "This report counts with the TSC itself either way.")
+            else:
+                w(f"  They do **not** agree: the kernel believes a TSC frequency that is not the "
+                  f"rate at which Bochs's TSC advances (`ips` ticks per emulated second), so the "
+                  f"guest's clock runs {r:.3f}× slow against Bochs's timers and `guest seconds "
+                  f"× ips` would undercount instructions by that factor (column \"ns × ips / "
+                  f"1e9\"); instructions from guest time are guest ns × {tpn['median']:.6f}. "
+                  "(For corei7_skylake_x Linux takes 3.5 GHz from CPUID leaves 0x15/0x16 unless "
+                  "told `tsc_early_khz`.) This report counts with the TSC itself.")
+        w("")
+
+    # 1. Exits.
+    w("## 1. VM exits during the workload")
+    w("")
+    w("`tvmm_workload` (tests/guest/lib.sh), unchanged: 4 MiB from /dev/urandom, sha256, "
+      "gzip|gunzip round trip; 500 fork/exec of /bin/true; 20000 one-byte `dd` copies. Each "
+      "\"on\" run: `insmod`, status S0, status S1, stamp, workload, stamp, status S2, `rmmod`. "
+      "One CPU.")
+    w("")
+    ex = b["exits"]
+    reasons = sorted({r for e in ex for part in ("baseline", "workload")
+                      for r, v in e[part].items() if v})
+    if ex:
+        w("| run | " + " | ".join(f"workload {r}" for r in reasons) + " | baseline (S1−S0) |")
+        w("|---|" + "---:|" * len(reasons) + "---|")
+        for e in ex:
+            tag = f"{e['index']}" + (" (warm-up)" if e["warmup"] else "")
+            w(f"| {tag} | " + " | ".join(str(e["workload"].get(r, 0)) for r in reasons)
+              + f" | {fmt_reasons(e['baseline'])} |")
+        w("")
+        timed_ex = [e for e in ex if not e["warmup"]]
+        if timed_ex:
+            w("Median over the timed runs: " + ", ".join(
+                f"{r} {statistics.median([e['workload'].get(r, 0) for e in timed_ex]):g}"
+                for r in reasons) + ".")
+            w("")
+        others = sorted({r for e in ex for r, v in e["workload"].items()
+                         if v and r not in ("cpuid", "hypercall")})
+        w("Exit reasons other than CPUID and the hypercall of S2's own status call: "
+          + (", ".join(others) if others else "**none** (no MSR, EPT violation, CR, exception, "
+             "INIT or other exits in any run)") + ".")
+        w("")
+    cal = b.get("calibration") or {}
+    if cal:
+        w("Calibration in the same boot, under thinvmm:")
+        w("")
+        w("| what | exits |")
+        w("|---|---|")
+        w(f"| one `thinvmm-ctl status --json` call (cal S1−S0) | {fmt_reasons(cal['status_call'])} |")
+        w(f"| `sleep 0.2` idle, plus one status call | {fmt_reasons(cal['idle_sleep'])} |")
+        w(f"| 100 × fork/exec `/bin/true`, plus one status call | {fmt_reasons(cal['exec_100_true'])} |")
+        if "cpuid_loops_on" in cal:
+            non = len([c for c in b["cpuid_loops"] if c["kind"] == "on"])
+            n1 = b["cpuid_loops"][0]["n"] if b["cpuid_loops"] else 0
+            w(f"| {non} × a loop of {n1:,} CPUIDs (and its exec), plus one status call | "
+              f"{fmt_reasons(cal['cpuid_loops_on'])} |")
+        if "spin_loops_on" in cal:
+            nsp = len([s_ for s_ in b["spins"] if s_["kind"] == "on"])
+            nex = [x for x in b.get("exec_loops") or [] if x["kind"] == "on"]
+            nfk = [x for x in b.get("fork_loops") or [] if x["kind"] == "on"]
+            what = f"{nsp} × the spin loop"
+            if nex:
+                what += f", {len(nex)} × {nex[0]['n']} fork/exec"
+            if nfk:
+                what += f", {len(nfk)} × {nfk[0]['n']} forks without exec"
+            w(f"| {what} (and their stamps' execs), plus one status call | "
+              f"{fmt_reasons(cal['spin_loops_on'])} |")
+        w("")
+        mdl = b.get("model")
+        if mdl:
+            w(f"One exec of a static glibc binary costs about **{mdl['per_exec_cpuid']:g} CPUID "
+              "exits** (glibc's start-up probing the CPU); idling costs none (HLT/MWAIT, timer "
+              "interrupts and I/O are not intercepted).")
+            w("")
+
+    # 2. Instructions.
+    w("## 2. Instructions executed by the workload, without and with thinvmm")
+    w("")
+    w("TSC delta (= instructions) from the stamp before the workload to the stamp after it, "
+      "which includes the second stamp's own exec. \"idle\" is how often the CPU entered an idle "
+      "state inside the window (cpuidle usage counters; must be 0 for the TSC delta to be "
+      "instructions only), \"LOC\" the local timer interrupts in it, \"other IRQs\" the "
+      "rest of /proc/interrupts. Wall and Bochs CPU seconds are host time between the run's "
+      "marks (bench/watch.py), for scale only.")
+    w("")
+    w("| run | side | instructions (M) | guest clock s | idle entries | idle jiffies | LOC IRQs | other IRQs | sha256+gzip M | 500 fork/exec M | dd M | wall s | Bochs CPU s |")
+    w("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in b["runs"]:
+        tag = f"{r['index']}" + (" (warm-up)" if r["warmup"] else "")
+
+        def ph(x):
+            # tvmm_workload's /proc/uptime phases: 10 ms of guest clock
+            return "—" if x is None or not tmhz else f"{x * tmhz:,.0f}"
+
+        def hs(x):
+            return "—" if x is None else f"{x:.1f}"
+        w(f"| {tag} | {r['kind']} | {_mi(r['tsc'])} | {r['ns'] / 1e9:.4f} | {_n(r.get('idle_entries'))} | "
+          f"{_n(r.get('idle_jiffies'))} | {_n(r.get('loc_irqs'))} | {_n(r.get('other_irqs'))} | "
+          f"{ph(r['phase_sha_gzip_s'])} | "
+          f"{ph(r['phase_fork_exec_s'])} | {ph(r['phase_dd_s'])} | {hs(r.get('wall_s'))} | "
+          f"{hs(r.get('bochs_cpu_s'))} |")
+    w("")
+    w("(Phase columns: tvmm_workload's own /proc/uptime stamps, 10 ms of guest clock = "
+      f"{(tmhz or 0) * 1e4 / 1e6:,.0f} M instructions resolution, converted with the kernel's TSC "
+      "frequency.)")
+    w("")
+    to, tn = b.get("tsc_off"), b.get("tsc_on")
+    if to and tn:
+        w("| timed runs | n | median instructions | min | max | spread (max−min)/median |")
+        w("|---|---:|---:|---:|---:|---:|")
+        for lab, s_ in (("off", to), ("on", tn)):
+            w(f"| {lab} | {s_['n']} | {_n(round(s_['median']))} | {_n(round(s_['min']))} | "
+              f"{_n(round(s_['max']))} | {s_['spread_pct']:.4f} % |")
+        w("")
+        w(f"**With thinvmm the workload executed {_n(round(b['tsc_diff']))} more instructions "
+          f"({100 * (b['tsc_ratio'] - 1):+.3f} %, ratio of medians {b['tsc_ratio']:.5f}).**")
+        w("")
+        if b.get("wall_off") and b.get("wall_on"):
+            w(f"Host wall time per run, for scale: {b['wall_off']['median']:.0f} s off, "
+              f"{b['wall_on']['median']:.0f} s on (median; Bochs shared the host's "
+              f"{meta.get('host_ncpus')} CPUs with up to {meta.get('bochs_running_max', '?')} "
+              "Bochs in all, so wall time says nothing about thinvmm).")
+            w("")
+
+    # 3. Per exit.
+    w("## 3. Instructions the VMM spends per CPUID exit")
+    w("")
+    cl = b.get("cpuid_loops") or []
+    if cl:
+        w(f"A loop of N = {cl[0]['n']:,} CPUIDs (leaf 0) in `tvmm-bench-clock cpuidt`, TSC read "
+          "right before and after the loop: 3 times without thinvmm, 3 with it, 3 without again.")
+        w("")
+        w("| loop | side | TSC delta | instructions per CPUID | guest ns | idle entries | LOC IRQs | other IRQs |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|")
+        for c in cl:
+            w(f"| cpuid {c['k']} | {c['kind']} | {_n(c['tsc'])} | {c['per_cpuid_tsc']:,.2f} | "
+              f"{_n(c['ns'])} | {_n(c.get('idle_entries'))} | {_n(c.get('loc_irqs'))} | "
+              f"{_n(c.get('other_irqs'))} |")
+        w("")
+    if b.get("insn_per_exit") is not None:
+        lo, hi = b["insn_per_exit_range"]
+        w(f"**Instructions per CPUID exit = (on − off) / N = {b['insn_per_exit']:,.1f}** "
+          f"(medians; {lo:,.1f}–{hi:,.1f} over all pairs of an on and an off loop; "
+          f"{b['insn_per_exit_min']:,.1f} from the least-interrupted loop of each side, since "
+          "interrupts only ever add instructions). That is every "
+          "instruction executed because the CPUID exited rather than ran: Bochs's one tick for "
+          "the exit itself, the VMM's exit path and handler, and the VMRESUME, minus the one "
+          "tick the CPUID takes without thinvmm; timer interrupts in the loops cancel out to "
+          "within the spread shown.")
+        w("")
+        same = b.get("tsc_per_ns") and abs(b["tsc_per_ns"]["median"] * 1e9 / ips - 1) < 0.001
+        w(f"The same from the guest's clock: (ns on − ns off) × kernel TSC GHz / N = "
+          f"{b.get('insn_per_exit_ns_tsckhz', float('nan')):,.1f}; with guest ns × ips / 1e9: "
+          f"{b['insn_per_exit_ns_ips']:,.1f}"
+          + (" (the guest's clock runs at ips here, section 0)." if same else
+             ", off by the factor of section 0."))
+        w("")
+    el, fl = b.get("exec_loops") or [], b.get("fork_loops") or []
+    if el or fl:
+        w("The same where the workload's exits are: shell loops stamped like the workload, "
+          f"{el[0]['n'] if el else '?'} × fork/exec of `/bin/true` (its exits are glibc's start-up "
+          f"CPUIDs) and {fl[0]['n'] if fl else '?'} × fork without exec (a subshell: no CPUID, no "
+          "exit), without and with thinvmm:")
+        w("")
+        w("| loop | side | TSC delta | instructions per iteration | idle entries | LOC IRQs | other IRQs |")
+        w("|---|---|---:|---:|---:|---:|---:|")
+        for x in el + fl:
+            w(f"| {x['what']} {x['k']} | {x['kind']} | {_n(x['tsc'])} | {x['per_tsc']:,.0f} | "
+              f"{_n(x.get('idle_entries'))} | {_n(x.get('loc_irqs'))} | {_n(x.get('other_irqs'))} |")
+        w("")
+        pe = (b.get("model") or {}).get("per_exec_cpuid")
+        if b.get("exec_diff") is not None:
+            w(f"- fork/exec: {_n(round(b['exec_diff']))} more instructions per iteration with "
+              f"thinvmm (medians; {_n(round(b['exec_diff_min']))} from the smallest of each side)"
+              + (f", {pe:g} CPUID exits each." if pe else "."))
+        if b.get("fork_diff") is not None:
+            w(f"- fork without exec: {_n(round(b['fork_diff']))} more instructions per iteration "
+              f"with thinvmm (medians; {_n(round(b['fork_diff_min']))} from the smallest of each "
+              f"side; {_n(round(b['fork_off']['median']))} per iteration without), and **no exit "
+              "at all**: instructions the guest itself executes additionally while thinvmm is "
+              "loaded.")
+        w("")
+    mdl = b.get("model")
+    if mdl and b.get("tsc_diff") is not None:
+        w("**Does the price per exit explain the workload's difference? Not fully.** S2−S1 holds "
+          f"{mdl['workload_exits_median']:g} exits (median); about "
+          f"{mdl['exits_outside_window']:g} of them lie outside the stamped window (S1's `tr`, the "
+          "first stamp's start-up, S2's `timeout` + `thinvmm-ctl` and its hypercall: one status "
+          f"call plus one exec by the calibration), leaving about {mdl['exits_in_window']:g} "
+          "inside. The difference divided among them, next to the loops':")
+        w("")
+        w("| price of one exit, from | instructions |")
+        w("|---|---:|")
+        w(f"| the CPUID loop: (on − off) / N | {b['insn_per_exit']:,.1f} |")
+        if mdl.get("implied_insn_per_exit"):
+            w(f"| the workload: {_n(round(b['tsc_diff']))} more instructions / "
+              f"{mdl['exits_in_window']:g} exits in the window | {mdl['implied_insn_per_exit']:,.1f} |")
+        if b.get("exec_diff") is not None and pe:
+            w(f"| the fork/exec loop: difference per exec / {pe:g} | {b['exec_diff'] / pe:,.1f} |")
+            if b.get("fork_diff") is not None:
+                w(f"| the fork/exec loop less the fork loop's difference, / {pe:g} | "
+                  f"{(b['exec_diff'] - b['fork_diff']) / pe:,.1f} |")
+        w("")
+        w(f"At the CPUID loop's price the workload's exits would add "
+          f"{_n(round(mdl['predicted_diff']))} instructions; it added {_n(round(b['tsc_diff']))}. "
+          "The VMM's work per CPUID exit hardly depends on what the guest was doing (one path "
+          "for every leaf but its own; every exit is counted; EPT translation, VPID and the state loads at each "
+          "world switch are Bochs's work, not instructions), so the rest is the guest executing "
+          "more instructions while thinvmm is loaded, which the fork loop shows without any "
+          "exit. This bench does not find where those come from; compare them with the off "
+          "runs' own spread (section 2) before quoting the workload's ratio as the cost of "
+          "exits.")
+        w("")
+
+    # 4. Memory.
+    m = b.get("memory")
+    if m:
+        w("## 4. VMM memory")
+        w("")
+        w("| guest MemTotal | VMM mem_total | VMM mem_used | EPT table pages | EPT table memory | leaves 1G / 2M / 4K | guest-physical space mapped | loader module |")
+        w("|---:|---:|---:|---:|---:|---|---:|---:|")
+        w(f"| {env.get('memtotal_kb')} KiB | {kib(m['mem_total'])} | {kib(m['mem_used'])} | "
+          f"{m['nested_table_pages']} | {kib(m['nested_table_bytes'])} | "
+          f"{m['leaves_1g']} / {m['leaves_2m']} / {m['leaves_4k']} | "
+          f"{m['nested_covered_bytes'] / 2**30:g} GiB | "
+          f"{kib(b['module_size']) if b.get('module_size') else '—'} |")
+        w("")
+        w(f"The values were {'identical in all' if b['memory_constant'] else 'NOT identical across the'} "
+          f"{b['n_snapshots']} status snapshots (largest mem_used {kib(b['memory_max_used'])}); "
+          f"guest address sizes `{env.get('address_sizes', '?')}`, RAM "
+          f"`{env.get('iomem_ram', '').rstrip(',')}`.")
+        w("")
+
+    w("## Caveats")
+    w("")
+    w("- **Instructions, not time.** Bochs charges one tick for every instruction whatever it "
+      "is; a VM exit and a VMRESUME cost a tick each here and hundreds to thousands of cycles "
+      "on silicon, and EPT walks, TLB and cache effects cost nothing here. The counts say how "
+      "much code thinvmm runs, which carries over to hardware; they do not say how long it "
+      "takes there.")
+    w("- **Exact, within one boot.** The instruction counts do not depend on the host at all "
+      "(load, other emulators); the spread between runs comes from the guest itself: timer "
+      "interrupts landing at other points, the page cache, and the random data from "
+      "/dev/urandom that gzip compresses.")
+    w("- **One CPU, one CPU model.** The CPUIDs per exec are glibc's for this CPU model; with "
+      "more CPUs timer and IPI traffic change, but nothing of it is intercepted.")
+    w("- Guest-visible times (the workload's phases, `sleep`, timeouts) are instructions and "
+      "idle ticks divided by the TSC frequency the guest kernel believes (section 0).")
+    w("")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(L))
+
+
+def main_vmx(a):
+    meta = {}
+    with open(a.meta, encoding="utf-8") as f:
+        for line in f:
+            k, sep, v = line.rstrip("\n").partition("=")
+            if sep:
+                meta[k] = v
+    path = None
+    for spec in a.boot:
+        path = spec.partition("=")[2]
+    marks = {}
+    for spec in a.cputime:
+        marks = read_marks_vmx(spec.partition("=")[2])
+    raw = parse_console_vmx(path)
+    b = analyse_vmx(raw, meta, marks)
+    out = a.out.rstrip("/")
+    with open(f"{out}/vmx-bochs.json", "w", encoding="utf-8") as f:
+        json.dump({"meta": meta, "boot": b, "status_snapshots": raw["status"]}, f, indent=1,
+                  sort_keys=True, default=str)
+        f.write("\n")
+    with open(f"{out}/vmx-bochs-runs.csv", "w", newline="", encoding="utf-8") as f:
+        cw = csv.writer(f)
+        cw.writerow(["what", "index", "side", "warmup", "n", "instructions_tsc", "guest_ns",
+                     "idle_entries", "idle_jiffies", "loc_irqs", "other_irqs", "ok", "sha256_gzip_s",
+                     "fork_exec_s", "dd_s", "wall_s", "bochs_cpu_s"])
+
+        def e(x):
+            return "" if x is None else x
+        for r in b["runs"]:
+            cw.writerow(["workload", r["index"], r["kind"], int(r["warmup"]), "", r["tsc"], r["ns"],
+                         e(r.get("idle_entries")), e(r.get("idle_jiffies")), e(r.get("loc_irqs")),
+                         e(r.get("other_irqs")), int(r["ok"]), e(r["phase_sha_gzip_s"]), e(r["phase_fork_exec_s"]),
+                         e(r["phase_dd_s"]), "" if r.get("wall_s") is None else f"{r['wall_s']:.1f}",
+                         "" if r.get("bochs_cpu_s") is None else f"{r['bochs_cpu_s']:.2f}"])
+        for lp in b["spins"] + b["cpuid_loops"]:
+            cw.writerow([lp["what"], lp["k"], lp["kind"], "", lp["n"], lp["tsc"], lp["ns"],
+                         e(lp.get("idle_entries")), e(lp.get("idle_jiffies")),
+                         e(lp.get("loc_irqs")), e(lp.get("other_irqs")), "", "", "", "", "", ""])
+    with open(f"{out}/vmx-bochs-exits.csv", "w", newline="", encoding="utf-8") as f:
+        cw = csv.writer(f)
+        cw.writerow(["what", "index", "warmup", "reason", "exits"])
+        for ex in b["exits"]:
+            for part in ("workload", "baseline"):
+                for r, v in sorted(ex[part].items()):
+                    cw.writerow([part, ex["index"], int(ex["warmup"]), r, v])
+        for part, d in (b.get("calibration") or {}).items():
+            for r, v in sorted(d.items()):
+                cw.writerow(["cal_" + part, "", "", r, v])
+    write_md_vmx(f"{out}/vmx-bochs.md", meta, b)
+    bad = list(b["errors"]) + ([] if b["end"] else ["scenario did not finish"])
+    busy = [r for r in b["runs"] if r.get("idle_entries")] + \
+        [lp for lp in b["spins"] + b["cpuid_loops"] if lp.get("idle_entries")]
+    if busy:
+        bad.append(f"{len(busy)} timed window(s) with the CPU idling: their TSC deltas are not "
+                   "instruction counts")
+    for e in bad:
+        print(f"report.py: warning: {e}", file=sys.stderr)
+    return 1 if bad else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--meta", required=True)
     ap.add_argument("--boot", action="append", required=True, help="NAME=CONSOLE.log")
     ap.add_argument("--cputime", action="append", default=[], help="NAME=CPUTIME.txt")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--vmx", action="store_true", help="bench/run-vmx.sh's boot (Bochs, VT-x)")
     a = ap.parse_args()
+    if a.vmx:
+        return main_vmx(a)
     meta = {}
     with open(a.meta, encoding="utf-8") as f:
         for line in f:

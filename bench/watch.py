@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Read QEMU's CPU time whenever the guest marks the start or end of a timed run.
+"""Read the emulator's CPU time whenever the guest marks the start or end of a timed run.
 
-Usage: watch.py CONSOLE QEMU_SH_PID OUT
+Usage: watch.py CONSOLE RUNNER_PID OUT [COMM_PREFIX]
 
-Started by bench/run.sh next to tests/e2e/qemu.sh (whose PID is QEMU_SH_PID). Finds the
-qemu-system-x86_64 child of that process, follows CONSOLE (the guest's COM1 file) and, for
-each line "TVMM-BENCH: mark INDEX KIND start|end", appends to OUT
+Started by bench/run.sh next to tests/e2e/qemu.sh (whose PID is RUNNER_PID), and by
+bench/run-vmx.sh next to tests/e2e/bochs.sh with COMM_PREFIX "bochs". Finds the process whose
+name starts with COMM_PREFIX (default "qemu-system") among the descendants of RUNNER_PID
+(QEMU is qemu.sh's child; Bochs is started by `script`, so it is bochs.sh's grandchild),
+follows CONSOLE (the guest's COM1 file) and, for each line
+"TVMM-BENCH: mark INDEX KIND start|end", appends to OUT
     INDEX KIND start|end CPU_SECONDS HOST_MONOTONIC_SECONDS
-where CPU_SECONDS is the user + system time of the whole QEMU process (all vCPU threads) so
-far. The guest idles for a second after each mark, so the reading lands while QEMU burns
+where CPU_SECONDS is the user + system time of the whole emulator process (all vCPU threads)
+so far. The guest idles for a second after each mark, so the reading lands while QEMU burns
 almost nothing. CPU time is much less disturbed than wall time by other work on the host.
 Exits when QEMU_SH_PID is gone. Reads /proc only; never signals anything.
 """
@@ -25,7 +28,9 @@ def alive(pid):
     return os.path.exists(f"/proc/{pid}")
 
 
-def find_qemu(parent):
+def find_emulator(root, prefix):
+    """The first process named PREFIX... among the descendants of ROOT, or None."""
+    procs = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -36,8 +41,15 @@ def find_qemu(parent):
             continue
         comm = st[st.index(b"(") + 1:st.rindex(b")")]
         fields = st[st.rindex(b")") + 2:].split()
-        if comm.startswith(b"qemu-system") and int(fields[1]) == parent:
-            return int(d)
+        procs[int(d)] = (int(fields[1]), comm)
+    for pid, (_, comm) in procs.items():
+        if not comm.startswith(prefix):
+            continue
+        p, depth = pid, 0
+        while p in procs and depth < 8:
+            p, depth = procs[p][0], depth + 1
+            if p == root:
+                return pid
     return None
 
 
@@ -51,12 +63,13 @@ def cpu_seconds(pid):
 
 def main():
     console, parent, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    prefix = (sys.argv[4] if len(sys.argv) > 4 else "qemu-system").encode()
     qemu, fh, buf = None, None, b""
     with open(out, "a", encoding="utf-8") as o:
         while True:
             running = alive(parent)
             if qemu is None:
-                qemu = find_qemu(parent)
+                qemu = find_emulator(parent, prefix)
             if fh is None and os.path.exists(console):
                 fh = open(console, "rb")
             if fh is not None:
