@@ -45,3 +45,32 @@ void *pool_ptr(uint64_t pa)
 	}
 	return pool + (pa - POOL_BASE);
 }
+
+/* The leaf for va must translate to want_pa with these permission, level and type. */
+bool expect_map(const struct pt *pt, uint64_t va, uint64_t want_pa, unsigned want_perm,
+		unsigned want_level, enum pt_memtype want_mt)
+{
+	uint64_t pa = 0;
+	unsigned perm = 0, level = 0;
+	enum pt_memtype mt = 0x5a;
+
+	if (CHECK_EQ(pt_lookup(pt, va, &pa, &perm, &level, &mt), 0) && CHECK_EQ(pa, want_pa) &&
+	    CHECK_EQ(perm, want_perm) && CHECK_EQ(level, want_level) && CHECK_EQ(mt, want_mt))
+		return true;
+	fprintf(stderr, "  (va %#llx)\n", (unsigned long long)va);
+	return false;
+}
+
+/* No translation for va, and pt_lookup leaves its outputs alone. */
+bool expect_absent(const struct pt *pt, uint64_t va)
+{
+	uint64_t pa = 0x5a5a;
+	unsigned perm = 0x5a, level = 0x5a;
+	enum pt_memtype mt = 0x5a;
+
+	if (CHECK_EQ(pt_lookup(pt, va, &pa, &perm, &level, &mt), -1) && CHECK_EQ(pa, 0x5a5a) &&
+	    CHECK_EQ(perm, 0x5a) && CHECK_EQ(level, 0x5a))
+		return true;
+	fprintf(stderr, "  (va %#llx should be absent)\n", (unsigned long long)va);
+	return false;
+}

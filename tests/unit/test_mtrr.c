@@ -17,6 +17,10 @@
 #include "fake_pool.h"
 #include "test.h"
 
+/* Identity translations, as every table here maps. */
+#define expect_identity(pt, va, level, mt)                                                         \
+	expect_map(pt, va, va, ACC_RWX, level, (enum pt_memtype)(mt))
+
 extern const struct pt_format ept_format; /* vmx/ept.c */
 
 #define KiB(x) ((uint64_t)(x) << 10)
@@ -523,31 +527,6 @@ static bool check_tree(const struct pt *pt, want_fn want, uint64_t tables, uint6
 
 #define CHECK_TREE(pt, want, tables, l3, l2, l1) check_tree(pt, want, tables, l3, l2, l1, __LINE__)
 
-static bool expect_map(const struct pt *pt, uint64_t va, unsigned want_level, int want_mt)
-{
-	uint64_t pa = 0;
-	unsigned perm = 0, level = 0;
-	enum pt_memtype mt = 0x5a;
-
-	if (CHECK_EQ(pt_lookup(pt, va, &pa, &perm, &level, &mt), 0) && CHECK_EQ(pa, va) &&
-	    CHECK_EQ(perm, ACC_RWX) && CHECK_EQ(level, want_level) && CHECK_EQ(mt, want_mt))
-		return true;
-	fprintf(stderr, "  (va %#llx)\n", (unsigned long long)va);
-	return false;
-}
-
-static bool expect_absent(const struct pt *pt, uint64_t va)
-{
-	uint64_t pa;
-	unsigned perm, level;
-	enum pt_memtype mt;
-
-	if (CHECK_EQ(pt_lookup(pt, va, &pa, &perm, &level, &mt), -1))
-		return true;
-	fprintf(stderr, "  (va %#llx should be absent)\n", (unsigned long long)va);
-	return false;
-}
-
 /*
  * A firmware-like layout: default WB; one variable range, UC for
  * 0xc0000000-0xffffffff (the PCI hole); the fixed ranges WB below
@@ -638,25 +617,25 @@ TEST(mtrr_firmware_layout_ept)
 	 * the first 2 MiB in 4 KiB ones. Tables: PML4, PDPT, PD, PT.
 	 */
 	CHECK_TREE(&pt, firmware_want, 4, 7, 511, 512);
-	expect_map(&pt, 0, 1, MT_WB);
-	expect_map(&pt, 0x9ffff, 1, MT_WB);
-	expect_map(&pt, 0xa0000, 1, MT_UC);
-	expect_map(&pt, 0xbffff, 1, MT_UC);
-	expect_map(&pt, 0xc0000, 1, MT_WP);
-	expect_map(&pt, 0xc8000, 1, MT_UC);
-	expect_map(&pt, 0xe0000, 1, MT_WP);
-	expect_map(&pt, 0xfffff, 1, MT_WP);
-	expect_map(&pt, 0x100000, 1, MT_WB);
-	expect_map(&pt, MiB(2) - 1, 1, MT_WB);
-	expect_map(&pt, MiB(2), 2, MT_WB);
-	expect_map(&pt, GiB(1) - 1, 2, MT_WB);
-	expect_map(&pt, GiB(1), 3, MT_WB);
-	expect_map(&pt, GiB(3) - 1, 3, MT_WB);
-	expect_map(&pt, GiB(3), 3, MT_UC);
-	expect_map(&pt, 0xfee00000, 3, MT_UC);
-	expect_map(&pt, GiB(4) - 1, 3, MT_UC);
-	expect_map(&pt, GiB(4), 3, MT_WB);
-	expect_map(&pt, GiB(8) - 1, 3, MT_WB);
+	expect_identity(&pt, 0, 1, MT_WB);
+	expect_identity(&pt, 0x9ffff, 1, MT_WB);
+	expect_identity(&pt, 0xa0000, 1, MT_UC);
+	expect_identity(&pt, 0xbffff, 1, MT_UC);
+	expect_identity(&pt, 0xc0000, 1, MT_WP);
+	expect_identity(&pt, 0xc8000, 1, MT_UC);
+	expect_identity(&pt, 0xe0000, 1, MT_WP);
+	expect_identity(&pt, 0xfffff, 1, MT_WP);
+	expect_identity(&pt, 0x100000, 1, MT_WB);
+	expect_identity(&pt, MiB(2) - 1, 1, MT_WB);
+	expect_identity(&pt, MiB(2), 2, MT_WB);
+	expect_identity(&pt, GiB(1) - 1, 2, MT_WB);
+	expect_identity(&pt, GiB(1), 3, MT_WB);
+	expect_identity(&pt, GiB(3) - 1, 3, MT_WB);
+	expect_identity(&pt, GiB(3), 3, MT_UC);
+	expect_identity(&pt, 0xfee00000, 3, MT_UC);
+	expect_identity(&pt, GiB(4) - 1, 3, MT_UC);
+	expect_identity(&pt, GiB(4), 3, MT_WB);
+	expect_identity(&pt, GiB(8) - 1, 3, MT_WB);
 	expect_absent(&pt, GiB(8));
 
 	/* The VMM's chunks carved out (2 MiB each, as build_tables does). */
@@ -668,13 +647,13 @@ TEST(mtrr_firmware_layout_ept)
 		expect_absent(&pt, chunks[i] + MiB(2) - 1);
 	}
 	/* The split GiBs keep their types; the UC one stays UC in all 511 leaves. */
-	expect_map(&pt, GiB(3) + MiB(8), 2, MT_UC);
-	expect_map(&pt, GiB(3) + MiB(12), 2, MT_UC);
-	expect_map(&pt, GiB(4) - 1, 2, MT_UC);
-	expect_map(&pt, GiB(5) + MiB(4), 2, MT_WB);
-	expect_map(&pt, GiB(5), 2, MT_WB);
-	expect_map(&pt, MiB(6), 2, MT_WB);
-	expect_map(&pt, 0xa0000, 1, MT_UC);
+	expect_identity(&pt, GiB(3) + MiB(8), 2, MT_UC);
+	expect_identity(&pt, GiB(3) + MiB(12), 2, MT_UC);
+	expect_identity(&pt, GiB(4) - 1, 2, MT_UC);
+	expect_identity(&pt, GiB(5) + MiB(4), 2, MT_WB);
+	expect_identity(&pt, GiB(5), 2, MT_WB);
+	expect_identity(&pt, MiB(6), 2, MT_WB);
+	expect_identity(&pt, 0xa0000, 1, MT_UC);
 	CHECK_EQ(pt.table_pages, 6);
 	CHECK_EQ(pt.leaves[3], 5);
 	CHECK_EQ(pt.leaves[2], 511 - 1 + 2 * 511);
@@ -691,8 +670,8 @@ TEST(mtrr_firmware_layout_ept)
 	CHECK_EQ(pt_map_identity_typed(&pt, GiB(8), ACC_RWX, 3, mtrr_type_of, &m), 0);
 	CHECK_EQ(pt.table_pages, 2);
 	CHECK_EQ(pt.leaves[3], 8);
-	expect_map(&pt, 0xa0000, 3, MT_UC);
-	expect_map(&pt, GiB(5), 3, MT_UC);
+	expect_identity(&pt, 0xa0000, 3, MT_UC);
+	expect_identity(&pt, GiB(5), 3, MT_UC);
 }
 
 /*
@@ -750,11 +729,11 @@ TEST(mtrr_far_small_range_allows_large_pages)
 	/* The EPT map: 1 GiB leaves wherever a GiB is uniform. */
 	setup(&pt);
 	CHECK_EQ(pt_map_identity_typed(&pt, GiB(8), ACC_RWX, 3, mtrr_type_of, &m), 0);
-	expect_map(&pt, GiB(1), 3, MT_WB);
-	expect_map(&pt, GiB(3), 3, MT_UC);
-	expect_map(&pt, GiB(4), 3, MT_WB);
-	expect_map(&pt, GiB(2) + MiB(768), 2, MT_UC);
-	expect_map(&pt, GiB(2) + MiB(768) - 1, 2, MT_WB);
+	expect_identity(&pt, GiB(1), 3, MT_WB);
+	expect_identity(&pt, GiB(3), 3, MT_UC);
+	expect_identity(&pt, GiB(4), 3, MT_WB);
+	expect_identity(&pt, GiB(2) + MiB(768), 2, MT_UC);
+	expect_identity(&pt, GiB(2) + MiB(768) - 1, 2, MT_WB);
 	/* GiBs 1, 3..7 as 1 GiB; GiB 0 and 2 in 2 MiB; the first 2 MiB in 4 KiB. */
 	if (pt.table_pages != 5)
 		fprintf(stderr, "  today: %llu table pages for 8 GiB, want 5\n",

@@ -130,32 +130,6 @@ static void check_counts(const struct pt *pt, bool user, uint64_t tables, uint64
 	check_counts(pt, user, tables, l3, l2, l1, __LINE__)
 
 /* One lookup: present with this translation, perm, level and type, or absent. */
-static bool expect_map(const struct pt *pt, uint64_t va, uint64_t want_pa, unsigned want_perm,
-		       unsigned want_level, enum pt_memtype want_mt)
-{
-	uint64_t pa = 0;
-	unsigned perm = 0, level = 0;
-	enum pt_memtype mt = PT_MT_UC + 1;
-
-	if (CHECK_EQ(pt_lookup(pt, va, &pa, &perm, &level, &mt), 0) && CHECK_EQ(pa, want_pa) &&
-	    CHECK_EQ(perm, want_perm) && CHECK_EQ(level, want_level) && CHECK_EQ(mt, want_mt))
-		return true;
-	fprintf(stderr, "  (va %#llx)\n", (unsigned long long)va);
-	return false;
-}
-
-static bool expect_absent(const struct pt *pt, uint64_t va)
-{
-	uint64_t pa = 0x5a5a;
-	unsigned perm = 0x5a, level = 0x5a;
-	enum pt_memtype mt = 0x5a;
-
-	if (CHECK_EQ(pt_lookup(pt, va, &pa, &perm, &level, &mt), -1) && CHECK_EQ(pa, 0x5a5a) &&
-	    CHECK_EQ(perm, 0x5a) && CHECK_EQ(level, 0x5a))
-		return true;
-	fprintf(stderr, "  (va %#llx should be absent)\n", (unsigned long long)va);
-	return false;
-}
 
 /* ---- the VMM's memory map: identity minus chunks ---- */
 

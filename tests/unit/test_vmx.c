@@ -16,6 +16,9 @@
 #include "core/vmm.h"
 #include "fake_pool.h"
 #include "test.h"
+
+/* Identity translations, as every table here maps. */
+#define expect_identity(pt, va, perm, level, mt) expect_map(pt, va, va, perm, level, mt)
 #include "vmx/controls.h"
 
 extern const struct pt_format ept_format; /* vmx/ept.c */
@@ -326,32 +329,6 @@ static void check_tree(const struct pt *pt, uint64_t perm_bits, want_fn want, ui
 #define CHECK_TREE(pt, perm_bits, want, tables, l3, l2, l1)                                        \
 	check_tree(pt, perm_bits, want, tables, l3, l2, l1, __LINE__)
 
-static bool expect_map(const struct pt *pt, uint64_t va, unsigned want_perm, unsigned want_level,
-		       enum pt_memtype want_mt)
-{
-	uint64_t pa = 0;
-	unsigned perm = 0, level = 0;
-	enum pt_memtype mt = 0x5a;
-
-	if (CHECK_EQ(pt_lookup(pt, va, &pa, &perm, &level, &mt), 0) && CHECK_EQ(pa, va) &&
-	    CHECK_EQ(perm, want_perm) && CHECK_EQ(level, want_level) && CHECK_EQ(mt, want_mt))
-		return true;
-	fprintf(stderr, "  (va %#llx)\n", (unsigned long long)va);
-	return false;
-}
-
-static bool expect_absent(const struct pt *pt, uint64_t va)
-{
-	uint64_t pa;
-	unsigned perm, level;
-	enum pt_memtype mt;
-
-	if (CHECK_EQ(pt_lookup(pt, va, &pa, &perm, &level, &mt), -1))
-		return true;
-	fprintf(stderr, "  (va %#llx should be absent)\n", (unsigned long long)va);
-	return false;
-}
-
 /* The raw leaf for va at `level` (the walk must reach it). */
 static uint64_t raw_entry(const struct pt *pt, uint64_t va, unsigned level)
 {
@@ -394,7 +371,8 @@ TEST(ept_entry_format)
 				if (!CHECK_EQ(raw_entry(&pt, va, level), want))
 					fprintf(stderr, "  (perm %u mt %u level %u)\n",
 						perms[p].perm, all_mts[m], level);
-				expect_map(&pt, va + size - 1, perms[p].perm, level, all_mts[m]);
+				expect_identity(&pt, va + size - 1, perms[p].perm, level,
+						all_mts[m]);
 				expect_absent(&pt, va - KiB(4));
 				expect_absent(&pt, va + size);
 				/* Table entries: address | RWX, whatever the leaf below says. */
@@ -463,13 +441,13 @@ TEST(ept_identity_map_holes)
 		int t = vmm_map_type(va, MiB(2));
 
 		if (!(t < 0 ? expect_absent(&pt, sample)
-			    : expect_map(&pt, sample, ACC_RWX, split ? 2 : 3, t)))
+			    : expect_identity(&pt, sample, ACC_RWX, split ? 2 : 3, t)))
 			break;
 	}
 	expect_absent(&pt, MAP_LIMIT);
 	/* The split UC GiB kept its type in every 2 MiB leaf the hole left. */
-	expect_map(&pt, GiB(3) + MiB(2), ACC_RWX, 2, PT_MT_UC);
-	expect_map(&pt, GiB(4) - 1, ACC_RWX, 2, PT_MT_UC);
+	expect_identity(&pt, GiB(3) + MiB(2), ACC_RWX, 2, PT_MT_UC);
+	expect_identity(&pt, GiB(4) - 1, ACC_RWX, 2, PT_MT_UC);
 	CHECK_EQ(raw_entry(&pt, GiB(3) + MiB(2), 2),
 		 (GiB(3) + MiB(2)) | EPT_RWX | MT_BITS(PT_MT_UC) | EPT_PS);
 }
@@ -490,10 +468,10 @@ TEST(ept_split_keeps_perm_and_type)
 		CHECK_EQ(pt.leaves[2], 511);
 		CHECK_EQ(pt.leaves[1], 511);
 		expect_absent(&pt, hole);
-		expect_map(&pt, hole - 1, perm, 1, all_mts[m]);
-		expect_map(&pt, hole + KiB(4), perm, 1, all_mts[m]);
-		expect_map(&pt, base, perm, 2, all_mts[m]);
-		expect_map(&pt, base + GiB(1) - 1, perm, 2, all_mts[m]);
+		expect_identity(&pt, hole - 1, perm, 1, all_mts[m]);
+		expect_identity(&pt, hole + KiB(4), perm, 1, all_mts[m]);
+		expect_identity(&pt, base, perm, 2, all_mts[m]);
+		expect_identity(&pt, base + GiB(1) - 1, perm, 2, all_mts[m]);
 		/* The raw split entries: PS on 2 MiB, not on 4 KiB; ignore-PAT never. */
 		CHECK_EQ(raw_entry(&pt, base + MiB(8), 2),
 			 (base + MiB(8)) | EPT_R | EPT_X | MT_BITS(all_mts[m]) | EPT_PS);
@@ -568,24 +546,24 @@ TEST(ept_identity_typed)
 	 * the top). GiBs 4, 5: 1 GiB. Tables: PML4, PDPT, 3 PDs, 1 PT.
 	 */
 	CHECK_TREE(&pt, EPT_RWX, runs_want, 6, 3, 511 + 512 + 512, 512);
-	expect_map(&pt, 0, ACC_RWX, 1, PT_MT_WB);
-	expect_map(&pt, KiB(640) - 1, ACC_RWX, 1, PT_MT_WB);
-	expect_map(&pt, KiB(640), ACC_RWX, 1, PT_MT_UC);
-	expect_map(&pt, MiB(1) - 1, ACC_RWX, 1, PT_MT_UC);
-	expect_map(&pt, MiB(1), ACC_RWX, 1, PT_MT_WB);
-	expect_map(&pt, MiB(1) + KiB(64) + 0x123, ACC_RWX, 1, PT_MT_WP);
-	expect_map(&pt, MiB(1) + KiB(68), ACC_RWX, 1, PT_MT_WB);
-	expect_map(&pt, MiB(2), ACC_RWX, 2, PT_MT_WB);
-	expect_map(&pt, GiB(1), ACC_RWX, 2, PT_MT_WB);
-	expect_map(&pt, GiB(1) + MiB(101), ACC_RWX, 2, PT_MT_WC);
-	expect_map(&pt, GiB(1) + MiB(103), ACC_RWX, 2, PT_MT_WC);
-	expect_map(&pt, GiB(1) + MiB(104), ACC_RWX, 2, PT_MT_WB);
-	expect_map(&pt, GiB(2) + 77, ACC_RWX, 3, PT_MT_WB);
-	expect_map(&pt, GiB(3), ACC_RWX, 2, PT_MT_UC);
-	expect_map(&pt, GiB(4) - MiB(2) - 1, ACC_RWX, 2, PT_MT_UC);
-	expect_map(&pt, GiB(4) - MiB(2), ACC_RWX, 2, PT_MT_WT);
-	expect_map(&pt, GiB(4), ACC_RWX, 3, PT_MT_WB);
-	expect_map(&pt, GiB(6) - 1, ACC_RWX, 3, PT_MT_WB);
+	expect_identity(&pt, 0, ACC_RWX, 1, PT_MT_WB);
+	expect_identity(&pt, KiB(640) - 1, ACC_RWX, 1, PT_MT_WB);
+	expect_identity(&pt, KiB(640), ACC_RWX, 1, PT_MT_UC);
+	expect_identity(&pt, MiB(1) - 1, ACC_RWX, 1, PT_MT_UC);
+	expect_identity(&pt, MiB(1), ACC_RWX, 1, PT_MT_WB);
+	expect_identity(&pt, MiB(1) + KiB(64) + 0x123, ACC_RWX, 1, PT_MT_WP);
+	expect_identity(&pt, MiB(1) + KiB(68), ACC_RWX, 1, PT_MT_WB);
+	expect_identity(&pt, MiB(2), ACC_RWX, 2, PT_MT_WB);
+	expect_identity(&pt, GiB(1), ACC_RWX, 2, PT_MT_WB);
+	expect_identity(&pt, GiB(1) + MiB(101), ACC_RWX, 2, PT_MT_WC);
+	expect_identity(&pt, GiB(1) + MiB(103), ACC_RWX, 2, PT_MT_WC);
+	expect_identity(&pt, GiB(1) + MiB(104), ACC_RWX, 2, PT_MT_WB);
+	expect_identity(&pt, GiB(2) + 77, ACC_RWX, 3, PT_MT_WB);
+	expect_identity(&pt, GiB(3), ACC_RWX, 2, PT_MT_UC);
+	expect_identity(&pt, GiB(4) - MiB(2) - 1, ACC_RWX, 2, PT_MT_UC);
+	expect_identity(&pt, GiB(4) - MiB(2), ACC_RWX, 2, PT_MT_WT);
+	expect_identity(&pt, GiB(4), ACC_RWX, 3, PT_MT_WB);
+	expect_identity(&pt, GiB(6) - 1, ACC_RWX, 3, PT_MT_WB);
 	expect_absent(&pt, GiB(6));
 
 	/* The VMM's chunks punched out afterwards; the types around them stay. */
@@ -596,10 +574,10 @@ TEST(ept_identity_typed)
 	expect_absent(&pt, MiB(4) - 1);
 	expect_absent(&pt, GiB(2) + MiB(5));
 	expect_absent(&pt, GiB(4) - MiB(3));
-	expect_map(&pt, MiB(4), ACC_RWX, 2, PT_MT_WB);
-	expect_map(&pt, GiB(2) + MiB(6), ACC_RWX, 2, PT_MT_WB);
-	expect_map(&pt, GiB(4) - MiB(4) - 1, ACC_RWX, 2, PT_MT_UC);
-	expect_map(&pt, GiB(4) - 1, ACC_RWX, 2, PT_MT_WT);
+	expect_identity(&pt, MiB(4), ACC_RWX, 2, PT_MT_WB);
+	expect_identity(&pt, GiB(2) + MiB(6), ACC_RWX, 2, PT_MT_WB);
+	expect_identity(&pt, GiB(4) - MiB(4) - 1, ACC_RWX, 2, PT_MT_UC);
+	expect_identity(&pt, GiB(4) - 1, ACC_RWX, 2, PT_MT_WT);
 	/* GiB 2 split into a new PD: 3 holes out of 512 + 1 + 511 + 512 2 MiB leaves. */
 	CHECK_EQ(pt.table_pages, 7);
 	CHECK_EQ(pt.leaves[3], 2);
