@@ -24,8 +24,8 @@ VMM_HDR := $(wildcard thinvmm/include/thinvmm/*.h thinvmm/*/*.h thinvmm/*/*.inc)
 
 GUEST_CFLAGS := -std=gnu11 $(WARN) -O2 -static -Ithinvmm/include -Iloader/linux
 
-.PHONY: FORCE all vmm module guest unit fuzz test run deps kernel bench format format-check clean
-all: vmm module guest unit
+.PHONY: FORCE all vmm module guest unit policy fuzz test run deps kernel bench format format-check clean
+all: vmm module guest unit policy
 
 vmm: $(B)/thinvmm/thinvmm.bin
 
@@ -82,10 +82,26 @@ $(B)/guest/tvmm-sigcheck: tests/guest/sigcheck.c thinvmm/include/thinvmm/abi.h
 	@mkdir -p $(dir $@)
 	gcc $(GUEST_CFLAGS) $< -o $@
 
-guest: $(B)/guest/thinvmm-ctl $(B)/guest/tvmm-sigcheck $(B)/guest/tvmm_probe.ko
+guest: $(B)/guest/thinvmm-ctl $(B)/guest/tvmm-sigcheck $(B)/guest/tvmm_probe.ko \
+	$(patsubst policy/%.pol,$(B)/guest/%.bin,$(wildcard policy/*.pol))
+
+# The compiled policies go into the guest too (/opt/thinvmm/*.bin).
+$(B)/guest/%.bin: $(B)/policy/%.bin
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 unit:
 	$(MAKE) -C tests/unit
+
+# The policy compiler (host tool) and every policy/*.pol compiled with it.
+POL_CFLAGS := -std=gnu11 $(WARN) -O2 -Ithinvmm/include -Ithinvmm
+POL_BIN := $(patsubst policy/%.pol,$(B)/policy/%.bin,$(wildcard policy/*.pol))
+policy: $(B)/policy/thinvmm-policy $(POL_BIN)
+$(B)/policy/thinvmm-policy: $(wildcard policy/*.c policy/*.h) thinvmm/core/polcheck.c thinvmm/core/polcheck.h thinvmm/include/thinvmm/policy.h
+	@mkdir -p $(dir $@)
+	gcc $(POL_CFLAGS) $(filter %.c,$^) -o $@
+$(B)/policy/%.bin: policy/%.pol $(B)/policy/thinvmm-policy
+	$(B)/policy/thinvmm-policy compile $< -o $@
 
 fuzz:
 	$(MAKE) -C tests/fuzz
@@ -114,4 +130,4 @@ format-check:
 	clang-format --dry-run -Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf $(B)/thinvmm $(B)/loader $(B)/probe $(B)/guest $(B)/unit $(B)/fuzz $(B)/e2e $(B)/bench
+	rm -rf $(B)/policy $(B)/thinvmm $(B)/loader $(B)/probe $(B)/guest $(B)/unit $(B)/fuzz $(B)/e2e $(B)/bench

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * thinvmm-ctl: the guest's view of the VMM, through /dev/thinvmm.
- *   thinvmm-ctl status [--json]   version, CPUs, exits by reason, memory
+ *   thinvmm-ctl status [--json]   version, CPUs, exits by reason, memory, lock
  *   thinvmm-ctl log               the VMM's log ring
+ *   thinvmm-ctl lock POLICY.bin   look up the policy's symbols in /proc/kallsyms,
+ *                                 hand it to the VMM and lock it (for good)
+ *   thinvmm-ctl events [--follow] [--json]   violation records
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -57,6 +61,7 @@ static void print_text(const struct tvmm_status *s)
 	printf("nested map: %" PRIu64 " table pages, leaves 1G=%" PRIu64 " 2M=%" PRIu64
 	       " 4K=%" PRIu64 "\n",
 	       s->nested_pages, s->nested_1g, s->nested_2m, s->nested_4k);
+	printf("policy: %s\n", (s->flags & TVMM_STATUS_LOCKED) ? "locked" : "none");
 	for (uint32_t i = 0; i < s->ncpus; i++) {
 		const struct tvmm_status_cpu *c = &s->cpu[i];
 		printf("cpu %u (apic %u): %s, exits %" PRIu64, c->cpu, c->apic_id,
@@ -73,10 +78,11 @@ static void print_json(const struct tvmm_status *s)
 	printf("{\"version\":\"%s\",\"abi\":\"%u.%u\",\"backend\":\"%s\",\"virtualized\":%u,"
 	       "\"online\":%ld,\"mem_total\":%" PRIu64 ",\"mem_used\":%" PRIu64
 	       ",\"nested\":{\"table_pages\":%" PRIu64 ",\"leaves_1g\":%" PRIu64
-	       ",\"leaves_2m\":%" PRIu64 ",\"leaves_4k\":%" PRIu64 "},\"cpus\":[",
+	       ",\"leaves_2m\":%" PRIu64 ",\"leaves_4k\":%" PRIu64 "},\"locked\":%s,\"cpus\":[",
 	       s->version, s->abi_version >> 16, s->abi_version & 0xffff, backend_name(s->backend),
 	       s->nvirt, sysconf(_SC_NPROCESSORS_ONLN), s->mem_total, s->mem_used, s->nested_pages,
-	       s->nested_1g, s->nested_2m, s->nested_4k);
+	       s->nested_1g, s->nested_2m, s->nested_4k,
+	       (s->flags & TVMM_STATUS_LOCKED) ? "true" : "false");
 	for (uint32_t i = 0; i < s->ncpus; i++) {
 		const struct tvmm_status_cpu *c = &s->cpu[i];
 		printf("%s{\"cpu\":%u,\"apic_id\":%u,\"virtualized\":%s,\"exits_total\":%" PRIu64
@@ -129,9 +135,232 @@ static int cmd_log(int fd)
 	}
 }
 
+/* ---- lock ---- */
+
+static int read_file(const char *path, void *buf, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "thinvmm-ctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	*len = fread(buf, 1, max, f);
+	int big = fgetc(f) != EOF, err = ferror(f);
+	fclose(f);
+	if (big || err) {
+		fprintf(stderr, "thinvmm-ctl: %s: %s\n", path, big ? "too large" : "read error");
+		return -1;
+	}
+	return 0;
+}
+
+/* The address of a kernel symbol from /proc/kallsyms; 0 if absent. */
+static uint64_t kallsyms(const char *name, int *zeroes)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[512];
+	uint64_t found = 0;
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long long addr;
+		char type, sym[256];
+		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) != 3 || strcmp(sym, name))
+			continue;
+		if (!addr)
+			*zeroes = 1;
+		found = addr;
+	}
+	fclose(f);
+	return found;
+}
+
+static int resolve_rule(struct tvmm_pol_rule *r)
+{
+	int zeroes = 0;
+	uint64_t start = kallsyms(r->sym[0], &zeroes), end;
+	if (!start) {
+		fprintf(stderr, "thinvmm-ctl: rule '%.32s' (line %u): symbol %.64s %s\n", r->name,
+			r->line, r->sym[0],
+			zeroes ? "shows address 0 in /proc/kallsyms (kptr_restrict? run as root)"
+			       : "not in /proc/kallsyms");
+		return -1;
+	}
+	start += r->a;
+	if (r->sym[1][0]) {
+		end = kallsyms(r->sym[1], &zeroes);
+		if (!end || end <= start) {
+			fprintf(stderr,
+				"thinvmm-ctl: rule '%.32s' (line %u): end symbol %.64s %s\n",
+				r->name, r->line, r->sym[1],
+				end ? "is not after the start" : "not found");
+			return -1;
+		}
+	} else {
+		end = start + r->b;
+	}
+	if (r->kind == TVMM_RULE_MEM_SYM)
+		r->kind =
+		    TVMM_RULE_MEM_VA; /* a patch rule keeps its kind, now with the table's VA */
+	r->a = start;
+	r->b = end - start;
+	memset(r->sym, 0, sizeof(r->sym));
+	return 0;
+}
+
+static const char *vmm_error(int64_t e)
+{
+	switch (e) {
+	case TVMM_EINVAL:
+		return "a rule is malformed or not supported by this backend";
+	case TVMM_EFAULT:
+		return "a range is not guest RAM";
+	case TVMM_EPERM:
+		return "a range touches the VMM's own memory";
+	case TVMM_EDENIED:
+		return "a policy is already locked";
+	case TVMM_ENOMEM:
+		return "the VMM has not enough memory for the page splits";
+	case TVMM_ERANGE:
+		return "the policy is too large";
+	}
+	return "error";
+}
+
+static int cmd_lock(const char *path)
+{
+	static uint64_t buf[TVMM_IOC_MAX_BUF / 8];
+	size_t len;
+	if (read_file(path, buf, sizeof(buf), &len))
+		return 1;
+	struct tvmm_pol_header *h = (void *)buf;
+	struct tvmm_pol_rule *r = (void *)(h + 1);
+	if (len < sizeof(*h) || h->magic != TVMM_POL_MAGIC || h->version != TVMM_POL_VERSION ||
+	    h->size != len || h->nrules > TVMM_POL_MAX_RULES ||
+	    len != sizeof(*h) + h->nrules * sizeof(*r)) {
+		fprintf(stderr,
+			"thinvmm-ctl: %s: not a compiled thinvmm policy (thinvmm-policy "
+			"compile makes one)\n",
+			path);
+		return 1;
+	}
+	for (uint32_t i = 0; i < h->nrules; i++)
+		if ((r[i].kind == TVMM_RULE_MEM_SYM || r[i].kind == TVMM_RULE_PATCH) &&
+		    resolve_rule(&r[i]))
+			return 1;
+	int fd = dev_open();
+	if (fd < 0)
+		return 1;
+	struct tvmm_ioc_lock l = {.buf = (uintptr_t)buf, .len = (uint32_t)len};
+	if (ioctl(fd, TVMM_IOC_LOCK, &l)) {
+		const char *why = errno == EAGAIN     ? "not every online CPU runs under thinvmm"
+				  : errno == EALREADY ? "a policy is already locked"
+						      : strerror(errno);
+		if (l.bad_rule < h->nrules)
+			fprintf(stderr, "thinvmm-ctl: lock: rule '%.32s' (line %u): %s\n",
+				r[l.bad_rule].name, r[l.bad_rule].line, why);
+		else
+			fprintf(stderr, "thinvmm-ctl: lock: %s\n", why);
+		return 1;
+	}
+	if (l.ret) {
+		if (l.bad_rule < h->nrules)
+			fprintf(stderr,
+				"thinvmm-ctl: lock refused by the VMM: rule '%.32s' (line %u): "
+				"%s (code %lld)\n",
+				r[l.bad_rule].name, r[l.bad_rule].line, vmm_error(l.ret),
+				(long long)l.ret);
+		else
+			fprintf(stderr, "thinvmm-ctl: lock refused by the VMM: %s (code %lld)\n",
+				vmm_error(l.ret), (long long)l.ret);
+		return 1;
+	}
+	printf("locked policy '%.32s': %u rules, %u guest-physical ranges\n", h->name, h->nrules,
+	       l.nranges);
+	return 0;
+}
+
+/* ---- events ---- */
+
+static const char *const kind_names[] = {"?",	      "memory", "cr",	     "msr-read",
+					 "msr-write", "dt",	"hypercall", "init"};
+static const char *const action_names[] = {"?", "monitor", "deny", "halt"};
+
+static void print_event(const struct tvmm_event *e, int json)
+{
+	const char *kind = kind_names[e->kind < 8 ? e->kind : 0];
+	const char *act = action_names[e->action < 4 ? e->action : 0];
+	char name[TVMM_POL_NAME_LEN + 1];
+	size_t n = 0;
+	for (; n < TVMM_POL_NAME_LEN && e->rule_name[n]; n++)
+		name[n] = isprint((unsigned char)e->rule_name[n]) && e->rule_name[n] != '"'
+			      ? e->rule_name[n]
+			      : '?';
+	name[n] = 0;
+	if (json) {
+		printf("{\"seq\":%" PRIu64 ",\"count\":%" PRIu64 ",\"cpu\":%u,\"kind\":\"%s\","
+		       "\"rule\":%u,\"rule_name\":\"%s\",\"action\":\"%s\",\"rip\":\"%#" PRIx64
+		       "\",\"gpa\":\"%#" PRIx64 "\",\"gva\":\"%#" PRIx64 "\",\"index\":\"%#x\","
+		       "\"access\":%u,\"value\":\"%#" PRIx64 "\"}\n",
+		       e->seq, e->count, e->cpu, kind, e->rule, name, act, e->rip, e->gpa, e->gva,
+		       e->index, e->access, e->value);
+		return;
+	}
+	printf("#%" PRIu64 " x%" PRIu64 " cpu %u %s rule %u '%s' %s rip %#" PRIx64, e->seq,
+	       e->count, e->cpu, kind, e->rule, name, act, e->rip);
+	if (e->kind == TVMM_EV_MEM)
+		printf(" gpa %#" PRIx64 " access %s%s%s", e->gpa, e->access & 1 ? "r" : "",
+		       e->access & 2 ? "w" : "", e->access & 4 ? "x" : "");
+	if (e->gva != TVMM_EV_NO_GVA)
+		printf(" gva %#" PRIx64, e->gva);
+	if (e->kind != TVMM_EV_MEM)
+		printf(" index %#x", e->index);
+	printf(" value %#" PRIx64 "\n", e->value);
+}
+
+static int cmd_events(int fd, int follow, int json)
+{
+	static uint64_t buf[TVMM_IOC_MAX_BUF / 8];
+	uint64_t from = 1, shown_hits = ~0ull;
+	for (;;) {
+		struct tvmm_ioc_call c = {
+		    .nr = TVMM_HC_EVENTS, .len = sizeof(buf), .buf = (uintptr_t)buf, .arg = from};
+		if (call(fd, &c))
+			return 1;
+		const struct tvmm_events *ev = (const void *)buf;
+		if (ev->size > sizeof(buf) ||
+		    ev->n > (ev->size - sizeof(*ev)) / sizeof(ev->rec[0])) {
+			fprintf(stderr, "thinvmm-ctl: malformed events from the VMM\n");
+			return 1;
+		}
+		if (shown_hits == ~0ull && !json)
+			printf("policy: %s%.*s%s, %u rules, %" PRIu64
+			       " nested splits, %u jump-label "
+			       "sites, %" PRIu64 " patches; violations: %" PRIu64
+			       " hits in %" PRIu64 " records\n",
+			       ev->locked ? "locked '" : "none", ev->locked ? TVMM_POL_NAME_LEN : 0,
+			       ev->policy, ev->locked ? "'" : "", ev->rules, ev->nested_splits,
+			       ev->sites, ev->patches, ev->hits, ev->records);
+		if (ev->n && ev->rec[0].seq > from && from > 1)
+			printf("[... %" PRIu64 " records lost ...]\n", ev->rec[0].seq - from);
+		for (uint32_t i = 0; i < ev->n; i++)
+			print_event(&ev->rec[i], json);
+		shown_hits = ev->hits;
+		if (ev->n)
+			from = ev->rec[ev->n - 1].seq + 1;
+		if (ev->n && from <= ev->records)
+			continue; /* more than fitted */
+		if (!follow)
+			return 0;
+		fflush(stdout);
+		usleep(200 * 1000);
+	}
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: thinvmm-ctl status [--json] | log\n");
+	fprintf(stderr, "usage: thinvmm-ctl status [--json] | log | lock POLICY.bin | "
+			"events [--follow] [--json]\n");
 	return 2;
 }
 
@@ -147,6 +376,22 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "log") && argc == 2) {
 		int fd = dev_open();
 		return fd < 0 ? 1 : cmd_log(fd);
+	}
+	if (!strcmp(argv[1], "lock") && argc == 3)
+		return cmd_lock(argv[2]);
+	if (!strcmp(argv[1], "events")) {
+		int follow = 0;
+		json = 0;
+		for (int i = 2; i < argc; i++) {
+			if (!strcmp(argv[i], "--follow"))
+				follow = 1;
+			else if (!strcmp(argv[i], "--json"))
+				json = 1;
+			else
+				return usage();
+		}
+		int fd = dev_open();
+		return fd < 0 ? 1 : cmd_events(fd, follow, json);
 	}
 	return usage();
 }

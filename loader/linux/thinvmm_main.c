@@ -4,6 +4,8 @@
  * hands it the platform description, and puts every online CPU under it.
  * CPU hotplug: a CPU going offline is handed back first; one coming online
  * is virtualized by the same callback before ordinary tasks run on it.
+ * Once a policy is locked the module pins itself and refuses CPU offline:
+ * the VMM would refuse the hand-back anyway.
  */
 #define pr_fmt(fmt) "thinvmm: " fmt
 
@@ -53,7 +55,10 @@ static struct {
 	tvmm_entry_fn entry;
 	struct tvmm_handoff ho;
 	int hp_state;
+	bool locked;
 } L;
+
+static DEFINE_MUTEX(lock_mutex);
 
 static DEFINE_PER_CPU(bool, tvmm_on);
 
@@ -96,6 +101,10 @@ static int cpu_offline_cb(unsigned int cpu)
 	unsigned long flags;
 	long rc;
 
+	if (READ_ONCE(L.locked)) {
+		pr_warn("cpu %u: stays online: the policy is locked\n", cpu);
+		return -EBUSY;
+	}
 	local_irq_save(flags);
 	rc = tvmm_hypercall(TVMM_HC_DEVIRT, 0, 0, 0, NULL);
 	if (!rc)
@@ -264,6 +273,143 @@ static int load_image(void)
 		   : 0;
 }
 
+/*
+ * One kernel-virtual range to guest-physical ranges (merged where
+ * contiguous), appended to out[] from *n on. Only kernel addresses with a
+ * present mapping are accepted.
+ */
+static int va_to_ranges(const struct tvmm_pol_rule *r, struct tvmm_pol_rule *out, u32 *n, u32 *src,
+			u32 idx)
+{
+	unsigned long va = r->a & PAGE_MASK, end;
+	if (r->a + r->b < r->a || r->a < PAGE_OFFSET)
+		return -EINVAL;
+	end = PAGE_ALIGN(r->a + r->b);
+	for (; va < end; va += PAGE_SIZE) {
+		unsigned int level;
+		phys_addr_t pa;
+		if (!lookup_address(va, &level))
+			return -EFAULT;
+		pa = slow_virt_to_phys((void *)va);
+		if (*n && out[*n - 1].a + out[*n - 1].b == pa && src[*n - 1] == idx) {
+			out[*n - 1].b += PAGE_SIZE;
+			continue;
+		}
+		if (*n >= TVMM_POL_MAX_RULES)
+			return -E2BIG;
+		out[*n] = *r;
+		out[*n].kind = TVMM_RULE_MEM;
+		out[*n].a = pa;
+		out[*n].b = PAGE_SIZE;
+		src[(*n)++] = idx;
+	}
+	return 0;
+}
+
+/* Every online CPU runs under the VMM, so each takes the policy (and keeps it). */
+static bool all_virtualized(void)
+{
+	int cpu;
+	for_each_online_cpu(cpu) if (!per_cpu(tvmm_on, cpu)) return false;
+	return true;
+}
+
+/* Any exit makes a CPU take the latest policy (see policy_sync in the VMM). */
+static void sync_policy(void *unused)
+{
+	tvmm_hypercall(TVMM_HC_VERSION, 0, 0, 0, NULL);
+}
+
+static long lock_policy(struct tvmm_ioc_lock *l, const void *blob)
+{
+	const struct tvmm_pol_header *h = blob;
+	const struct tvmm_pol_rule *in = (const void *)(h + 1);
+	struct tvmm_pol_header *oh;
+	struct tvmm_pol_rule *out;
+	u32 n = 0, i, *src;
+	long rc = 0;
+	u64 out_regs[3];
+
+	if (l->len < sizeof(*h) || h->magic != TVMM_POL_MAGIC || h->size != l->len ||
+	    h->nrules > TVMM_POL_MAX_RULES || l->len != sizeof(*h) + h->nrules * sizeof(*in))
+		return -EINVAL;
+	oh = kzalloc(sizeof(*oh) + TVMM_POL_MAX_RULES * sizeof(*out), GFP_KERNEL);
+	src = kcalloc(TVMM_POL_MAX_RULES, sizeof(*src), GFP_KERNEL);
+	if (!oh || !src) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	out = (struct tvmm_pol_rule *)(oh + 1);
+	for (i = 0; i < h->nrules && !rc; i++) {
+		if (in[i].kind == TVMM_RULE_MEM_VA) {
+			rc = va_to_ranges(&in[i], out, &n, src, i);
+		} else if (n >= TVMM_POL_MAX_RULES) {
+			rc = -E2BIG;
+		} else {
+			src[n] = i;
+			out[n++] = in[i];
+		}
+	}
+	if (rc) {
+		l->bad_rule = i - 1;
+		goto out;
+	}
+	*oh = *h;
+	oh->nrules = n;
+	oh->size = sizeof(*oh) + n * sizeof(*out);
+	l->nranges = n;
+	mutex_lock(&lock_mutex);
+	cpus_read_lock();
+	if (L.locked) {
+		rc = -EALREADY;
+	} else if (!all_virtualized()) {
+		rc = -EAGAIN;
+	} else {
+		int cpu = get_cpu();
+		(void)cpu;
+		l->ret = tvmm_hypercall(TVMM_HC_LOCK, virt_to_phys(oh), oh->size, 0, out_regs);
+		put_cpu();
+		if (l->ret && out_regs[0] < n)
+			l->bad_rule = src[out_regs[0]];
+		if (!l->ret) {
+			on_each_cpu(sync_policy, NULL, 1);
+			WRITE_ONCE(L.locked, true);
+			__module_get(THIS_MODULE); /* for good: nothing may unload it now */
+			pr_info("policy '%.*s' locked: %u rules, %u guest-physical ranges\n",
+				(int)sizeof(h->name), h->name, h->nrules, n);
+		}
+	}
+	cpus_read_unlock();
+	mutex_unlock(&lock_mutex);
+out:
+	kfree(src);
+	kfree(oh);
+	return rc;
+}
+
+static long ctl_lock(unsigned long uarg)
+{
+	struct tvmm_ioc_lock l;
+	void *blob;
+	long rc;
+
+	if (copy_from_user(&l, (void __user *)uarg, sizeof(l)))
+		return -EFAULT;
+	if (l.len > TVMM_IOC_MAX_BUF || !l.len)
+		return -E2BIG;
+	blob = memdup_user((void __user *)l.buf, l.len);
+	if (IS_ERR(blob))
+		return PTR_ERR(blob);
+	l.ret = 0;
+	l.bad_rule = ~0ull;
+	l.nranges = 0;
+	rc = lock_policy(&l, blob);
+	kfree(blob);
+	if (copy_to_user((void __user *)uarg, &l, sizeof(l)))
+		rc = -EFAULT;
+	return rc;
+}
+
 static long ctl_ioctl(struct file *f, unsigned int cmd, unsigned long uarg)
 {
 	struct tvmm_ioc_call c;
@@ -271,12 +417,15 @@ static long ctl_ioctl(struct file *f, unsigned int cmd, unsigned long uarg)
 	long rc = 0;
 	int cpu;
 
+	if (cmd == TVMM_IOC_LOCK)
+		return ctl_lock(uarg);
 	if (cmd != TVMM_IOC_CALL)
 		return -ENOTTY;
 	if (copy_from_user(&c, (void __user *)uarg, sizeof(c)))
 		return -EFAULT;
-	/* User space gets the read-only calls; DEVIRT stays with this module. */
-	if (c.nr != TVMM_HC_VERSION && c.nr != TVMM_HC_STATUS && c.nr != TVMM_HC_LOG)
+	/* User space gets the read-only calls; DEVIRT and LOCK stay with this module. */
+	if (c.nr != TVMM_HC_VERSION && c.nr != TVMM_HC_STATUS && c.nr != TVMM_HC_LOG &&
+	    c.nr != TVMM_HC_EVENTS)
 		return -EPERM;
 	if (c.len > TVMM_IOC_MAX_BUF)
 		return -E2BIG;

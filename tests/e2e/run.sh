@@ -41,13 +41,17 @@ SCENARIOS=(
     "svm-smp4|4|max|basic"
     "svm-nosvm|2|max,-svm,xlevel=0x8000000a|nosvm"
     "svm-triplefault|2|max|triplefault|stop"
+    "svm-policy|2|max|policy"
+    "svm-attack-control|2|max|attack-control"
+    "svm-policy-halt|2|max|policy-halt|stop"
     "vmx-novmx|1|p4_prescott_celeron_336|vmx-refuse||bochs"
     # Enable once the VT-x backend passes them (today VM entry fails on Bochs: bochs.log says
     # "VMENTER FAIL: VMCS guest CS.AR/LIMIT malformed"):
     "vmx-basic|1|corei7_skylake_x|basic||bochs"
+    "vmx-policy|1|corei7_skylake_x|policy||bochs"
     # "vmx-smp2|2|corei7_skylake_x|basic||bochs"
 )
-STOP_TIMEOUT=${TVMM_E2E_STOP_TIMEOUT:-45}
+STOP_TIMEOUT=${TVMM_E2E_STOP_TIMEOUT:-60}
 
 TIMEOUT=${TVMM_E2E_TIMEOUT:-300} BOCHS_TIMEOUT=${TVMM_E2E_BOCHS_TIMEOUT:-900} VERBOSE=0 RUNNER=""
 while getopts ':t:T:r:vlh' opt; do

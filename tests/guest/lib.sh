@@ -240,3 +240,94 @@ tvmm_workload() {
     _t3=$(tvmm_uptime)
     tvmm_info "workload times (guest clock): 4 MiB sha256+gzip $(tvmm_elapsed "$_t0" "$_t1")s, 500 fork/exec $(tvmm_elapsed "$_t1" "$_t2")s, dd bs=1 count=20000 $(tvmm_elapsed "$_t2" "$_t3")s"
 }
+
+# --- policy and attacks --------------------------------------------------------------------------
+
+# tvmm_ksym NAME: the address of a kernel symbol (hex, no 0x) from /proc/kallsyms.
+tvmm_ksym() { awk -v s="$1" '$3 == s { print $1; exit }' /proc/kallsyms; }
+
+# tvmm_rule_hits RULE: hits the VMM recorded for the rule named RULE ("" = the VMM's own checks).
+tvmm_rule_hits() {
+    timeout "$TVMM_TOOL_TIMEOUT" "$TVMM_CTL" events --json 2>/dev/null |
+        awk -v r="\"rule_name\":\"$1\"" 'index($0, r) && match($0, /"count":[0-9]+/) {
+            n += substr($0, RSTART + 8, RLENGTH - 8) } END { print n + 0 }'
+}
+
+# tvmm_total_hits: every violation the VMM recorded ("violations: N hits" of thinvmm-ctl events).
+tvmm_total_hits() {
+    timeout "$TVMM_TOOL_TIMEOUT" "$TVMM_CTL" events 2>/dev/null |
+        sed -n 's/.*violations: \([0-9]*\) hits.*/\1/p' | head -n 1
+}
+
+# tvmm_lock POLICY: thinvmm-ctl lock $TVMM_DIR/POLICY.bin; sets TVMM_WHY on failure.
+tvmm_lock() {
+    TVMM_WHY=""
+    tvmm_run /tmp/tvmm-lock.out "$TVMM_CTL" lock "$TVMM_DIR/$1.bin"
+    _rc=$?
+    tvmm_show /tmp/tvmm-lock.out
+    [ "$_rc" -eq 0 ] || TVMM_WHY="thinvmm-ctl lock $1.bin exited $_rc: $(tvmm_oneline </tmp/tvmm-lock.out)"
+    [ "$_rc" -eq 0 ]
+}
+
+# The harmless target of each attack (tvmm_probe.c says why each is harmless).
+tvmm_attack_symbol() {
+    case $1 in
+        text-alias | text-wp) echo sys_ni_syscall ;;
+        rodata-alias) echo linux_banner ;;
+        idt-entry) echo idt_table ;;
+    esac
+}
+
+# tvmm_attack NAME EXPECT [RULE]: run attack NAME of tvmm_probe.ko; its verdict must be EXPECT
+# (blocked or succeeded). With RULE, the VMM must have recorded a new hit for that rule.
+tvmm_attack() {
+    TVMM_WHY=""
+    _a=$1 _want=$2 _rule=${3-}
+    _args="test=attack-$_a"
+    _sym=$(tvmm_attack_symbol "$_a")
+    if [ -n "$_sym" ]; then
+        _addr=$(tvmm_ksym "$_sym")
+        case $_addr in
+            "" | 0000000000000000) TVMM_WHY="no address for $_sym in /proc/kallsyms"; return 1 ;;
+        esac
+        _args="$_args target=0x$_addr"
+    fi
+    _h0=0
+    [ $# -lt 3 ] || _h0=$(tvmm_rule_hits "$_rule")
+    tvmm_dmesg_clear
+    # shellcheck disable=SC2086
+    if ! tvmm_insmod_raw "$TVMM_PROBE_KO" $_args >/tmp/tvmm-probe.out 2>&1; then
+        TVMM_WHY="insmod tvmm_probe.ko $_args failed: $(tvmm_oneline </tmp/tvmm-probe.out)"
+    fi
+    tvmm_probe_loaded && tvmm_rmmod_raw tvmm_probe >/dev/null 2>&1
+    [ -z "$TVMM_WHY" ] || return 1
+    _line=$(dmesg 2>/dev/null | grep "TVMM-ATTACK: $_a " | tail -n 1 | sed 's/.*TVMM-ATTACK: //')
+    tvmm_info "$_line"
+    _got=$(echo "$_line" | cut -d' ' -f2)
+    if [ "$_got" != "$_want" ]; then
+        TVMM_WHY="attack $_a: '${_got:-no result}', expected '$_want': $_line"
+        return 1
+    fi
+    if [ $# -ge 3 ]; then
+        _h1=$(tvmm_rule_hits "$_rule")
+        tvmm_info "hits recorded for rule '$_rule': $_h0 -> $_h1"
+        [ "$_h1" -gt "$_h0" ] || { TVMM_WHY="attack $_a $_got, but no new hit recorded for rule '$_rule' ($_h0 -> $_h1)"; return 1; }
+    fi
+}
+
+# tvmm_net_io: 1 MiB over loopback TCP (busybox httpd and wget), checked end to end.
+tvmm_net_io() {
+    TVMM_WHY=""
+    ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null
+    mkdir -p /tmp/tvmm-www
+    dd if=/dev/urandom of=/tmp/tvmm-www/blob bs=65536 count=16 2>/dev/null
+    httpd -f -p 127.0.0.1:8089 -h /tmp/tvmm-www &
+    _srv=$!
+    sleep 1
+    _a=$(sha256sum </tmp/tvmm-www/blob | cut -d' ' -f1)
+    _b=$(timeout 60 wget -q -O - http://127.0.0.1:8089/blob | sha256sum | cut -d' ' -f1)
+    kill "$_srv" 2>/dev/null
+    wait "$_srv" 2>/dev/null
+    rm -rf /tmp/tvmm-www
+    [ "$_a" = "$_b" ] || { TVMM_WHY="1 MiB over loopback TCP (httpd, wget) arrived different or not at all"; return 1; }
+}

@@ -9,6 +9,7 @@ tvmm_insmod
 tvmm_result load
 tvmm_sigcheck quiet
 tvmm_result signature-all-cpus
-echo "TVMM-TRIPLEFAULT: start"
+echo "TVMM-STOP: expect triple fault: rip"
+echo "TVMM-STOP: start"
 tvmm_insmod_raw "$TVMM_DIR/tvmm_probe.ko" test=triplefault
-echo "TVMM-TRIPLEFAULT: guest survived (wrong)"
+echo "TVMM-STOP: guest survived (wrong)"

@@ -54,6 +54,16 @@ struct fake_backend {
 	uint64_t cr_val;
 	/* flush_nested (the stop path) */
 	int flushes;
+	/* Policy hooks: rule_supported refuses rules of kind refuse_kind (0: none). */
+	uint16_t refuse_kind;
+	int rule_queries;
+	int apply_policies;
+	int msr_intercepts;
+	uint32_t intercept_msr;
+	bool intercept_r, intercept_w;
+	/* dt_emulate: the answer and the calls. */
+	bool dt_ok;
+	int dt_emulates;
 	/* Any call that passed a vcpu other than this one is an error. */
 	struct vcpu *vcpu;
 	int wrong_vcpu;

@@ -94,6 +94,35 @@ static bool fake_cr_write(struct vcpu *v, unsigned cr, uint64_t val)
 	return fake.cr_ok;
 }
 
+static bool fake_rule_supported(const struct tvmm_pol_rule *r)
+{
+	fake.rule_queries++;
+	return !fake.refuse_kind || r->kind != fake.refuse_kind;
+}
+
+/* The last MSR intercept asked for (the count says how many). */
+static void fake_msr_intercept(uint32_t msr, bool read, bool write)
+{
+	fake.msr_intercepts++;
+	fake.intercept_msr = msr;
+	fake.intercept_r = read;
+	fake.intercept_w = write;
+}
+
+static void fake_apply_policy(struct vcpu *v)
+{
+	seen(v);
+	fake.apply_policies++;
+}
+
+static bool fake_dt_emulate(struct vcpu *v, const struct exit *e)
+{
+	(void)e;
+	seen(v);
+	fake.dt_emulates++;
+	return fake.dt_ok;
+}
+
 const struct backend_ops fake_ops = {
     .name = "fake",
     .id = FAKE_BACKEND_ID,
@@ -107,6 +136,10 @@ const struct backend_ops fake_ops = {
     .msr_write = fake_msr_write,
     .cpuid_hide = fake_cpuid_hide,
     .cr_write = fake_cr_write,
+    .rule_supported = fake_rule_supported,
+    .msr_intercept = fake_msr_intercept,
+    .apply_policy = fake_apply_policy,
+    .dt_emulate = fake_dt_emulate,
 };
 
 void fake_reset(struct vcpu *v)

@@ -30,8 +30,25 @@ int fake_phys_ptr_calls;
 /* Room for the largest access the core makes through a bad pointer (1 MiB LOG). */
 static uint8_t scratch[TVMM_HC_MAX_BUF + PAGE_SIZE];
 
+/* vmm_alloc_pages(): a static arena, rewound by fake_mem_reset(). */
+#define ARENA_PAGES 64
+static uint8_t arena[ARENA_PAGES * PAGE_SIZE] __attribute__((aligned(4096)));
+static size_t arena_used;
+
+void *vmm_alloc_pages(size_t npages)
+{
+	if (!npages || npages > ARENA_PAGES - arena_used / PAGE_SIZE)
+		return NULL;
+	void *p = arena + arena_used;
+	arena_used += npages * PAGE_SIZE;
+	vmm.alloc_next += npages * PAGE_SIZE;
+	memset(p, 0, npages * PAGE_SIZE);
+	return p;
+}
+
 void fake_mem_reset(void)
 {
+	arena_used = 0;
 	for (int i = 0; i < nwindows; i++)
 		free(windows[i].buf);
 	memset(windows, 0, sizeof(windows));

@@ -3,6 +3,8 @@
 #include "fake.h"
 #include "fake_x86.h"
 
+#include <stdlib.h>
+
 int fake_cpuid_calls;
 bool fake_cpuid_override_on;
 uint32_t fake_cpuid_override_leaf;
@@ -40,4 +42,41 @@ void xsetbv(uint32_t idx, uint64_t v)
 void wbinvd(void)
 {
 	fake_wbinvd_calls++;
+}
+
+/* A handful of MSRs, found by index; enough for the tests. */
+static struct {
+	uint32_t msr;
+	uint64_t val;
+} msrs[32];
+static unsigned nmsrs;
+unsigned fake_msr_writes;
+uint64_t fake_cr4;
+
+uint64_t *fake_msr(uint32_t msr)
+{
+	for (unsigned i = 0; i < nmsrs; i++)
+		if (msrs[i].msr == msr)
+			return &msrs[i].val;
+	if (nmsrs == 32)
+		abort();
+	msrs[nmsrs].msr = msr;
+	msrs[nmsrs].val = 0;
+	return &msrs[nmsrs++].val;
+}
+
+uint64_t rdmsr(uint32_t msr)
+{
+	return *fake_msr(msr);
+}
+
+void wrmsr(uint32_t msr, uint64_t v)
+{
+	fake_msr_writes++;
+	*fake_msr(msr) = v;
+}
+
+uint64_t read_cr4(void)
+{
+	return fake_cr4;
 }

@@ -433,3 +433,165 @@ TEST(store_value)
 	CHECK_EQ(insn_decode(load, sizeof(load), &in), 0);
 	CHECK_EQ(insn_store_value(&in, regs), 0);
 }
+
+/* ---- insn_decode_sys: MOV to CR, CLTS, LGDT/LIDT ---- */
+
+static int decode_sys_exact(const uint8_t *bytes, size_t avail, struct insn_sys *out)
+{
+	uint8_t *copy = malloc(avail ? avail : 1);
+	int ret;
+
+	memcpy(copy, bytes, avail);
+	ret = insn_decode_sys(avail ? copy : copy + 1, avail, out);
+	free(copy);
+	return ret;
+}
+
+struct good_sys {
+	uint8_t b[16];
+	uint8_t n; /* bytes in b, also the expected length */
+	uint8_t op, cr, gpr;
+};
+
+/* clang-format off */
+static const struct good_sys good_sys[] = {
+	{{0x0f, 0x22, 0xc0}, 3, SYS_MOV_TO_CR, 0, 0},		/* mov cr0,rax */
+	{{0x0f, 0x22, 0xe3}, 3, SYS_MOV_TO_CR, 4, 3},		/* mov cr4,rbx */
+	{{0x0f, 0x22, 0xdf}, 3, SYS_MOV_TO_CR, 3, 7},		/* mov cr3,rdi */
+	{{0x44, 0x0f, 0x22, 0xc1}, 4, SYS_MOV_TO_CR, 8, 1},	/* mov cr8,rcx (REX.R) */
+	{{0x41, 0x0f, 0x22, 0xc3}, 4, SYS_MOV_TO_CR, 0, 11},	/* mov cr0,r11 (REX.B) */
+	{{0x45, 0x0f, 0x22, 0xe7}, 4, SYS_MOV_TO_CR, 12, 15},	/* REX.R and REX.B */
+	{{0x49, 0x0f, 0x22, 0xe0}, 4, SYS_MOV_TO_CR, 4, 8},	/* mov cr4,r8 with REX.W */
+	{{0x0f, 0x22, 0x20}, 3, SYS_MOV_TO_CR, 4, 0},		/* mod 00: still a register, no SIB */
+	{{0x0f, 0x22, 0x44}, 3, SYS_MOV_TO_CR, 0, 4},		/* mod 01 rm 100: no SIB, no disp */
+	{{0x0f, 0x22, 0x85}, 3, SYS_MOV_TO_CR, 0, 5},		/* mod 10 rm 101: no disp32 */
+	{{0x66, 0x0f, 0x22, 0xc0}, 4, SYS_MOV_TO_CR, 0, 0},	/* a legacy prefix */
+	{{0x41, 0x66, 0x0f, 0x22, 0xc0}, 5, SYS_MOV_TO_CR, 0, 0}, /* REX not last: ignored */
+	{{0x0f, 0x06}, 2, SYS_CLTS, 0, 0},
+	{{0x2e, 0x0f, 0x06}, 3, SYS_CLTS, 0, 0},
+	{{0x0f, 0x01, 0x10}, 3, SYS_LGDT, 0, 0},		/* lgdt [rax] */
+	{{0x0f, 0x01, 0x18}, 3, SYS_LIDT, 0, 0},		/* lidt [rax] */
+	{{0x0f, 0x01, 0x14, 0x24}, 4, SYS_LGDT, 0, 0},	/* lgdt [rsp] (SIB) */
+	{{0x0f, 0x01, 0x5c, 0x24, 0x08}, 5, SYS_LIDT, 0, 0},	/* lidt [rsp+8] */
+	{{0x0f, 0x01, 0x15, D32}, 7, SYS_LGDT, 0, 0},		/* lgdt [rip+disp32] */
+	{{0x0f, 0x01, 0x98, D32}, 7, SYS_LIDT, 0, 0},		/* lidt [rax+disp32] */
+	{{0x0f, 0x01, 0x1c, 0x25, D32}, 8, SYS_LIDT, 0, 0},	/* lidt [disp32] (SIB, no base) */
+	{{0x0f, 0x01, 0x94, 0xf1, D32}, 8, SYS_LGDT, 0, 0},	/* lgdt [rcx+rsi*8+disp32] */
+	{{0x41, 0x0f, 0x01, 0x1c, 0x24}, 5, SYS_LIDT, 0, 0},	/* lidt [r12] */
+	{{0x41, 0x0f, 0x01, 0x5d, 0x00}, 5, SYS_LIDT, 0, 0},	/* lidt [r13+0] */
+	{{0x65, 0x67, 0x0f, 0x01, 0x10}, 5, SYS_LGDT, 0, 0},	/* gs, addr32 */
+};
+
+static const struct bad bads_sys[] = {
+	{{0x0f, 0x20, 0xc0}, 3, "mov rax,cr0"},
+	{{0x0f, 0x23, 0xc0}, 3, "mov dr0,rax"},
+	{{0x0f, 0x21, 0xc0}, 3, "mov rax,dr0"},
+	{{0x0f, 0x01, 0xd0}, 3, "xgetbv: 0F 01 /2, register form"},
+	{{0x0f, 0x01, 0xd8}, 3, "vmrun: 0F 01 /3, register form"},
+	{{0x0f, 0x01, 0xd1}, 3, "xsetbv"},
+	{{0x0f, 0x01, 0xf8}, 3, "swapgs"},
+	{{0x0f, 0x01, 0x00}, 3, "sgdt [rax]"},
+	{{0x0f, 0x01, 0x08}, 3, "sidt [rax]"},
+	{{0x0f, 0x01, 0x30}, 3, "lmsw [rax]"},
+	{{0x0f, 0x01, 0x38}, 3, "invlpg [rax]"},
+	{{0x0f, 0x00, 0x10}, 3, "lldt [rax]"},
+	{{0x0f, 0x00, 0x18}, 3, "ltr [rax]"},
+	{{0xf0, 0x0f, 0x22, 0xc0}, 4, "lock mov cr8 (AMD): refused"},
+	{{0xf3, 0x0f, 0x06}, 3, "rep"},
+	{{0xc5, 0xf8, 0x77}, 3, "VEX"},
+	{{0x89, 0x00}, 2, "a plain store is not a system instruction"},
+	{{0x0f, 0x0b}, 2, "ud2"},
+	{{0x0f}, 1, "truncated"},
+	{{0x41}, 1, "truncated"},
+};
+/* clang-format on */
+
+TEST(decode_sys_forms)
+{
+	for (size_t i = 0; i < sizeof(good_sys) / sizeof(good_sys[0]); i++) {
+		const struct good_sys *g = &good_sys[i];
+		struct insn_sys s;
+
+		memset(&s, 0x5a, sizeof(s));
+		if (!CHECK_EQ(decode_sys_exact(g->b, g->n, &s), 0)) {
+			fprintf(stderr, "  (good_sys[%zu])\n", i);
+			continue;
+		}
+		bool ok = CHECK_EQ(s.len, g->n) & CHECK_EQ(s.op, g->op);
+		if (g->op == SYS_MOV_TO_CR)
+			ok &= CHECK_EQ(s.cr, g->cr) & CHECK_EQ(s.gpr, g->gpr);
+		/* Bytes after the instruction change nothing. */
+		uint8_t more[16 + INSN_MAX_LEN];
+		struct insn_sys t;
+		memcpy(more, g->b, g->n);
+		memset(more + g->n, 0x0f, sizeof(more) - g->n);
+		ok &=
+		    CHECK_EQ(insn_decode_sys(more, sizeof(more), &t), 0) && CHECK_EQ(t.len, s.len);
+		if (!ok)
+			fprintf(stderr, "  (good_sys[%zu])\n", i);
+	}
+}
+
+TEST(decode_sys_truncated_and_refused)
+{
+	for (size_t i = 0; i < sizeof(good_sys) / sizeof(good_sys[0]); i++) {
+		for (size_t n = 0; n < good_sys[i].n; n++) {
+			struct insn_sys s;
+
+			memset(&s, 0x5a, sizeof(s));
+			if (!CHECK_EQ(decode_sys_exact(good_sys[i].b, n, &s), -1) ||
+			    !CHECK_EQ(s.len, 0x5a))
+				fprintf(stderr, "  (good_sys[%zu] cut to %zu)\n", i, n);
+		}
+	}
+	for (size_t i = 0; i < sizeof(bads_sys) / sizeof(bads_sys[0]); i++) {
+		struct insn_sys s;
+
+		memset(&s, 0x5a, sizeof(s));
+		if (!CHECK_EQ(decode_sys_exact(bads_sys[i].b, bads_sys[i].n, &s), -1) ||
+		    !CHECK_EQ(s.op, 0x5a))
+			fprintf(stderr, "  (bads_sys[%zu]: %s)\n", i, bads_sys[i].why);
+	}
+	struct insn_sys s;
+	CHECK_EQ(insn_decode_sys(NULL, 3, &s), -1);
+	CHECK_EQ(insn_decode_sys(good_sys[0].b, 3, NULL), -1);
+}
+
+/* 15 bytes is the limit: prefixes that push the end past it are refused. */
+TEST(decode_sys_length_limit)
+{
+	uint8_t b[32];
+	struct insn_sys s;
+
+	/* 13 prefixes + CLTS = 15: fine; 14 + CLTS = 16: refused. */
+	memset(b, 0x66, sizeof(b));
+	b[13] = 0x0f;
+	b[14] = 0x06;
+	CHECK_EQ(decode_sys_exact(b, 15, &s), 0);
+	CHECK_EQ(s.len, 15);
+	CHECK_EQ(s.op, SYS_CLTS);
+	CHECK_EQ(decode_sys_exact(b, sizeof(b), &s), 0);
+	memset(b, 0x66, sizeof(b));
+	b[14] = 0x0f;
+	b[15] = 0x06;
+	CHECK_EQ(decode_sys_exact(b, sizeof(b), &s), -1);
+	/* lidt [rax+disp32]: 7 bytes, so 8 prefixes fit and 9 do not. */
+	static const uint8_t lidt[] = {0x0f, 0x01, 0x98, D32};
+	memset(b, 0x2e, sizeof(b));
+	memcpy(b + 8, lidt, sizeof(lidt));
+	CHECK_EQ(decode_sys_exact(b, sizeof(b), &s), 0);
+	CHECK_EQ(s.len, 15);
+	CHECK_EQ(s.op, SYS_LIDT);
+	memset(b, 0x2e, sizeof(b));
+	memcpy(b + 9, lidt, sizeof(lidt));
+	CHECK_EQ(decode_sys_exact(b, sizeof(b), &s), -1);
+	/* mov cr0, rax after 12 prefixes (15) and 13 (16). */
+	static const uint8_t mov[] = {0x0f, 0x22, 0xc0};
+	memset(b, 0x3e, sizeof(b));
+	memcpy(b + 12, mov, sizeof(mov));
+	CHECK_EQ(decode_sys_exact(b, sizeof(b), &s), 0);
+	CHECK_EQ(s.len, 15);
+	memset(b, 0x3e, sizeof(b));
+	memcpy(b + 13, mov, sizeof(mov));
+	CHECK_EQ(decode_sys_exact(b, sizeof(b), &s), -1);
+}

@@ -601,3 +601,98 @@ TEST(pgtable_va_reach)
 	CHECK_EQ(pa, 0x5123);
 	CHECK_EQ(pt_lookup(&pt, 0x123, &pa, &perm, &level, &mt), -1);
 }
+
+/* ---- pt_set_perm: what a policy's memory rules do to the nested map ---- */
+
+/* A 4 KiB range inside a 1 GiB leaf: two splits, the type kept, the rest untouched. */
+TEST(pgtable_set_perm_splits)
+{
+	struct pt pt;
+	uint64_t at = GiB(1) + MiB(4) + KiB(12);
+
+	setup(&pt, &pt_format_x86, 4, POOL_PAGES);
+	CHECK_EQ(pt_map(&pt, 0, 0, GiB(1), ACC_RWX, PT_MT_WB, 3), 0);
+	CHECK_EQ(pt_map(&pt, GiB(1), GiB(1), GiB(1), ACC_RWX, PT_MT_UC, 3), 0);
+	CHECK_EQ(pt.splits, 0);
+	CHECK_COUNTS(&pt, false, 2, 2, 0, 0);
+	/* Asking for what is there already changes nothing, splits nothing. */
+	CHECK_EQ(pt_set_perm(&pt, at, KiB(8), ACC_RWX), 0);
+	CHECK_EQ(pt.splits, 0);
+	CHECK_COUNTS(&pt, false, 2, 2, 0, 0);
+	/* Two pages read-only: 1 GiB -> 2 MiB -> 4 KiB. */
+	CHECK_EQ(pt_set_perm(&pt, at, KiB(8), ACC_R), 0);
+	CHECK_EQ(pt.splits, 2);
+	CHECK_COUNTS(&pt, false, 4, 1, 511, 512);
+	expect_map(&pt, at, at, ACC_R, 1, PT_MT_UC);
+	expect_map(&pt, at + KiB(4), at + KiB(4), ACC_R, 1, PT_MT_UC);
+	expect_map(&pt, at + KiB(8) + 5, at + KiB(8) + 5, ACC_RWX, 1, PT_MT_UC);
+	expect_map(&pt, at - 1, at - 1, ACC_RWX, 1, PT_MT_UC);
+	expect_map(&pt, GiB(1) + MiB(4), GiB(1) + MiB(4), ACC_RWX, 1, PT_MT_UC);
+	expect_map(&pt, GiB(1) + MiB(6), GiB(1) + MiB(6), ACC_RWX, 2, PT_MT_UC);
+	expect_map(&pt, GiB(1), GiB(1), ACC_RWX, 2, PT_MT_UC);
+	expect_map(&pt, GiB(1) - 1, GiB(1) - 1, ACC_RWX, 3, PT_MT_WB);
+	/* Again, or R|X over it: no more splits; the leaves just change. */
+	CHECK_EQ(pt_set_perm(&pt, at, KiB(8), ACC_R), 0);
+	CHECK_EQ(pt_set_perm(&pt, at, KiB(4), ACC_R | ACC_X), 0);
+	CHECK_EQ(pt.splits, 2);
+	expect_map(&pt, at, at, ACC_R | ACC_X, 1, PT_MT_UC);
+	expect_map(&pt, at + KiB(4), at + KiB(4), ACC_R, 1, PT_MT_UC);
+	/* A range across the end of one 2 MiB leaf into the next: one more split. */
+	CHECK_EQ(pt_set_perm(&pt, GiB(1) + MiB(8) - KiB(4), MiB(2) + KiB(4), ACC_R), 0);
+	CHECK_EQ(pt.splits, 3);
+	expect_map(&pt, GiB(1) + MiB(8) - KiB(4), GiB(1) + MiB(8) - KiB(4), ACC_R, 1, PT_MT_UC);
+	expect_map(&pt, GiB(1) + MiB(8) - KiB(8), GiB(1) + MiB(8) - KiB(8), ACC_RWX, 1, PT_MT_UC);
+	expect_map(&pt, GiB(1) + MiB(8), GiB(1) + MiB(8), ACC_R, 2, PT_MT_UC);
+	expect_map(&pt, GiB(1) + MiB(10), GiB(1) + MiB(10), ACC_RWX, 2, PT_MT_UC);
+}
+
+TEST(pgtable_set_perm_whole_leaf)
+{
+	struct pt pt;
+
+	setup(&pt, &pt_format_x86, 4, POOL_PAGES);
+	CHECK_EQ(pt_map(&pt, 0, 0, GiB(1), ACC_RWX, PT_MT_UC, 2), 0);
+	CHECK_EQ(pt_map(&pt, GiB(1), GiB(1), GiB(1), ACC_RWX, PT_MT_WB, 3), 0);
+	CHECK_COUNTS(&pt, false, 3, 1, 512, 0);
+	/* Exactly a 2 MiB leaf: it changes in place. */
+	CHECK_EQ(pt_set_perm(&pt, MiB(10), MiB(2), ACC_R | ACC_X), 0);
+	CHECK_EQ(pt.splits, 0);
+	CHECK_COUNTS(&pt, false, 3, 1, 512, 0);
+	expect_map(&pt, MiB(10), MiB(10), ACC_R | ACC_X, 2, PT_MT_UC);
+	expect_map(&pt, MiB(12), MiB(12), ACC_RWX, 2, PT_MT_UC);
+	expect_map(&pt, MiB(10) - 1, MiB(10) - 1, ACC_RWX, 2, PT_MT_UC);
+	/* Exactly the 1 GiB leaf; and two 2 MiB leaves at once. */
+	CHECK_EQ(pt_set_perm(&pt, GiB(1), GiB(1), ACC_R), 0);
+	CHECK_EQ(pt_set_perm(&pt, MiB(20), MiB(4), ACC_R), 0);
+	CHECK_EQ(pt.splits, 0);
+	CHECK_COUNTS(&pt, false, 3, 1, 512, 0);
+	expect_map(&pt, GiB(2) - 1, GiB(2) - 1, ACC_R, 3, PT_MT_WB);
+	expect_map(&pt, MiB(23), MiB(23), ACC_R, 2, PT_MT_UC);
+}
+
+TEST(pgtable_set_perm_rejects)
+{
+	struct pt pt;
+
+	setup(&pt, &pt_format_x86, 4, POOL_PAGES);
+	CHECK_EQ(pt_map(&pt, 0, 0, GiB(1), ACC_RWX, PT_MT_WB, 3), 0);
+	CHECK_EQ(pt_map(&pt, GiB(2), GiB(2), MiB(2), ACC_RWX, PT_MT_WB, 2), 0);
+	/* Not mapped at all. */
+	CHECK_EQ(pt_set_perm(&pt, GiB(3), KiB(4), ACC_R), -1);
+	CHECK_EQ(pt_set_perm(&pt, GiB(1), KiB(4), ACC_R), -1);
+	/* Bad arguments: unaligned, perm 0, wrapping. */
+	CHECK_EQ(pt_set_perm(&pt, KiB(4) + 1, KiB(4), ACC_R), -1);
+	CHECK_EQ(pt_set_perm(&pt, KiB(4), KiB(4) + 1, ACC_R), -1);
+	CHECK_EQ(pt_set_perm(&pt, KiB(4), KiB(4), 0), -1);
+	CHECK_EQ(pt_set_perm(&pt, 0xfffffffffffff000ull, KiB(8), ACC_R), -1);
+	CHECK_EQ(pt.splits, 0);
+	CHECK_COUNTS(&pt, false, 3, 1, 1, 0);
+	/* Running off the mapped part: -1, what was done keeps the new perm. */
+	CHECK_EQ(pt_set_perm(&pt, GiB(2), MiB(4), ACC_R), -1);
+	expect_map(&pt, GiB(2), GiB(2), ACC_R, 2, PT_MT_WB);
+	/* No memory for the split: -1, the leaf as it was. */
+	pool_limit = pool_used;
+	CHECK_EQ(pt_set_perm(&pt, MiB(2), KiB(4), ACC_R), -1);
+	expect_map(&pt, MiB(2), MiB(2), ACC_RWX, 3, PT_MT_WB);
+	CHECK_EQ(pt.splits, 0);
+}

@@ -599,3 +599,77 @@ TEST(ept_identity_typed)
 	CHECK_EQ(pt_map_identity_typed(&pt, GiB(1), ACC_RWX, 4, runs_type_of, runs), -1);
 	CHECK_TREE(&pt, EPT_RWX, runs_want, 1, 0, 0, 0);
 }
+
+/* ---- descriptor-table exits (SDM tables 28-10, 28-11) ---- */
+
+/* Instruction information: identity, base, index, scale, address size, segment. */
+static uint32_t dt_info_of(unsigned identity, int base, int index, unsigned scale, unsigned asz,
+			   unsigned seg)
+{
+	uint32_t info = (uint32_t)identity << 28 | scale | asz << 7 | seg << 15;
+
+	info |= base < 0 ? 1u << 27 : (uint32_t)base << 23;
+	info |= index < 0 ? 1u << 22 : (uint32_t)index << 18;
+	return info;
+}
+
+TEST(vmx_dt_info_fields)
+{
+	struct dt_info d;
+
+	memset(&d, 0x5a, sizeof(d));
+	vmx_dt_info(dt_info_of(3, 3, 6, 3, 2, 4), &d);
+	CHECK_EQ(d.identity, 3);
+	CHECK_EQ(d.reg_operand, false);
+	CHECK_EQ(d.seg, 4);
+	vmx_dt_info(dt_info_of(2, -1, -1, 0, 2, 3), &d);
+	CHECK_EQ(d.identity, 2);
+	CHECK_EQ(d.seg, 3);
+	/* LLDT r/m16 with a register operand: bit 10, the register in bits 6:3. */
+	vmx_dt_info((2u << 28) | (1u << 10) | (13u << 3), &d);
+	CHECK_EQ(d.identity, 2);
+	CHECK_EQ(d.reg_operand, true);
+	CHECK_EQ(d.reg, 13);
+	/* Every bit set: each field keeps to its width. */
+	vmx_dt_info(0xffffffffu, &d);
+	CHECK_EQ(d.identity, 3);
+	CHECK_EQ(d.reg_operand, true);
+	CHECK_EQ(d.reg, 15);
+	CHECK_EQ(d.seg, 7);
+}
+
+TEST(vmx_dt_address)
+{
+	uint64_t regs[16];
+
+	for (int i = 0; i < 16; i++)
+		regs[i] = 0x1000ull * (uint64_t)(i + 1);
+	/* base + index * scale + disp, 64-bit: lidt [rbx + rsi*8 + 0x10]. */
+	CHECK_EQ(vmx_dt_addr(dt_info_of(3, 3, 6, 3, 2, 3), 0x10, regs, 0),
+		 regs[3] + regs[6] * 8 + 0x10);
+	/* Each scale. */
+	for (unsigned s = 0; s < 4; s++)
+		CHECK_EQ(vmx_dt_addr(dt_info_of(3, 3, 6, s, 2, 3), 0, regs, 0),
+			 regs[3] + (regs[6] << s));
+	/* R8-R15 as base and index. */
+	CHECK_EQ(vmx_dt_addr(dt_info_of(2, 12, 15, 1, 2, 3), 0, regs, 0), regs[12] + regs[15] * 2);
+	/* No index, no base, neither (disp32 alone). */
+	CHECK_EQ(vmx_dt_addr(dt_info_of(3, 5, -1, 3, 2, 3), 0x20, regs, 0), regs[5] + 0x20);
+	CHECK_EQ(vmx_dt_addr(dt_info_of(3, -1, 1, 2, 2, 3), 0x20, regs, 0), regs[1] * 4 + 0x20);
+	CHECK_EQ(vmx_dt_addr(dt_info_of(3, -1, -1, 3, 2, 3), 0xffffffff81000000ull, regs, 0),
+		 0xffffffff81000000ull);
+	/* A negative displacement (the qualification holds it sign-extended). */
+	CHECK_EQ(vmx_dt_addr(dt_info_of(3, 4, -1, 0, 2, 2), (uint64_t)-8, regs, 0), regs[4] - 8);
+	/* 32-bit address size: the effective address wraps at 4 GiB, the base is added after. */
+	regs[0] = 0xfffff000ull;
+	regs[1] = 0x123400002000ull;
+	CHECK_EQ(vmx_dt_addr(dt_info_of(3, 0, 1, 0, 1, 3), 0x10, regs, 0), 0x1010);
+	CHECK_EQ(vmx_dt_addr(dt_info_of(3, 0, 1, 0, 1, 4), 0x10, regs, 0x7f0000000000ull),
+		 0x7f0000001010ull);
+	/* 16-bit. */
+	CHECK_EQ(vmx_dt_addr(dt_info_of(3, 0, -1, 0, 0, 3), 0x1234, regs, 0), 0x0234);
+	/* The FS/GS base is added in 64-bit mode too. */
+	regs[3] = 0x100;
+	CHECK_EQ(vmx_dt_addr(dt_info_of(3, 3, -1, 0, 2, 4), 8, regs, 0xffff888000000000ull),
+		 0xffff888000000108ull);
+}

@@ -296,3 +296,44 @@ uint64_t insn_store_value(const struct insn *in, const uint64_t regs[16])
 		return in->reg >= 4 && in->reg <= 7 ? (regs[in->reg - 4] >> 8) & 0xff : 0;
 	return regs[in->reg] & size_mask(in->mem_size);
 }
+
+#define REX_B 0x01
+
+/* MOV CRn, r64 ignores the mod bits: the operand is always a register. */
+static bool take_mov_cr(struct cursor *c, const struct prefixes *px, struct insn_sys *out)
+{
+	uint8_t modrm;
+	if (!take(c, &modrm))
+		return false;
+	out->op = SYS_MOV_TO_CR;
+	out->cr = (uint8_t)(((modrm >> 3) & 7) | ((px->rex & REX_R) ? 8 : 0));
+	out->gpr = (uint8_t)((modrm & 7) | ((px->rex & REX_B) ? 8 : 0));
+	return true;
+}
+
+int insn_decode_sys(const uint8_t *bytes, size_t avail, struct insn_sys *out)
+{
+	struct cursor c = {bytes, avail < INSN_MAX_LEN ? avail : INSN_MAX_LEN, 0};
+	struct insn_sys s = {0};
+	struct prefixes px;
+	uint8_t opcode, b, reg;
+	if (bytes == NULL || out == NULL)
+		return -1;
+	if (!take_prefixes(&c, &px, &opcode) || opcode != 0x0f || !take(&c, &b))
+		return -1;
+	if (b == 0x22) {
+		if (!take_mov_cr(&c, &px, &s))
+			return -1;
+	} else if (b == 0x06) {
+		s.op = SYS_CLTS;
+	} else if (b == 0x01) {
+		if (!take_modrm(&c, &reg) || (reg != 2 && reg != 3))
+			return -1;
+		s.op = reg == 2 ? SYS_LGDT : SYS_LIDT;
+	} else {
+		return -1;
+	}
+	s.len = (uint8_t)c.pos;
+	*out = s;
+	return 0;
+}

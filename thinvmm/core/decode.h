@@ -68,4 +68,23 @@ void insn_apply_load(const struct insn *in, uint64_t regs[16], uint64_t value);
  */
 uint64_t insn_store_value(const struct insn *in, const uint64_t regs[16]);
 
+/*
+ * The system instructions whose intercepts give no length or operand
+ * without decode assists (AMD without NRIP/decode assists, as in QEMU):
+ *   0F 22 /r      MOV CRn, r64 (mod ignored; REX.R selects CR8+)  SYS_MOV_TO_CR
+ *   0F 06         CLTS                                             SYS_CLTS
+ *   0F 01 /2, /3  LGDT m, LIDT m (memory operand only)             SYS_LGDT, SYS_LIDT
+ * with the same prefixes as insn_decode. 0, or -1 for anything else.
+ */
+enum insn_sys_op { SYS_MOV_TO_CR, SYS_CLTS, SYS_LGDT, SYS_LIDT };
+
+struct insn_sys {
+	uint8_t len;
+	uint8_t op;  /* enum insn_sys_op */
+	uint8_t cr;  /* SYS_MOV_TO_CR: control register number */
+	uint8_t gpr; /* SYS_MOV_TO_CR: source register 0..15 */
+};
+
+int insn_decode_sys(const uint8_t *bytes, size_t avail, struct insn_sys *out);
+
 #endif

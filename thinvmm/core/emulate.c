@@ -23,29 +23,59 @@ static int read_guest64(void *opaque, uint64_t gpa, uint64_t *val)
 	return 0;
 }
 
-/* Up to `len` instruction bytes at the guest's RIP, crossing one page at most. */
-static size_t fetch_insn(struct vcpu *v, uint8_t *buf, size_t len)
+/*
+ * A guest-virtual address through the guest's current page tables to a
+ * guest-physical one the guest could reach itself (not VMM memory, inside
+ * the map), with n bytes from there in the same page. 0 or -1.
+ */
+int guest_virt_to_phys(struct vcpu *v, uint64_t gva, uint64_t n, uint64_t *gpa)
 {
 	const struct backend_ops *o = vmm.ops;
 	struct gwalk_ctx c = {.cr3 = o->get(v, GS_CR3),
 			      .cr4 = o->get(v, GS_CR4),
 			      .efer = o->get(v, GS_EFER),
 			      .read64 = read_guest64};
-	uint64_t rip = o->get(v, GS_RIP);
-	size_t got = 0;
-	while (got < len) {
-		uint64_t gpa, psz;
-		if (gwalk_translate(&c, rip + got, &gpa, &psz))
+	uint64_t psz;
+	if (n > PAGE_SIZE - (gva & (PAGE_SIZE - 1)) || gwalk_translate(&c, gva, gpa, &psz))
+		return -1;
+	return vmm_owns_range(*gpa, n) || *gpa + n > vmm.phys_limit ? -1 : 0;
+}
+
+/*
+ * Copies up to len bytes between buf and the guest's virtual memory, page
+ * by page; returns how many from the start were done. Writes refuse pages
+ * a policy memory rule covers: the VMM never writes where the guest itself
+ * could not.
+ */
+static size_t virt_copy(struct vcpu *v, uint64_t gva, uint8_t *buf, size_t len, bool write)
+{
+	size_t done = 0;
+	while (done < len) {
+		uint64_t gpa, n = PAGE_SIZE - ((gva + done) & (PAGE_SIZE - 1));
+		if (n > len - done)
+			n = len - done;
+		if (guest_virt_to_phys(v, gva + done, n, &gpa) ||
+		    (write && policy_find(TVMM_RULE_MEM, gpa & PAGE_MASK, PAGE_SIZE, 0)))
 			break;
-		size_t n = PAGE_SIZE - ((rip + got) & (PAGE_SIZE - 1));
-		if (n > len - got)
-			n = len - got;
-		if (vmm_owns_range(gpa, n) || gpa + n > vmm.phys_limit)
-			break;
-		memcpy(buf + got, phys_ptr(gpa), n);
-		got += n;
+		if (write)
+			memcpy(phys_ptr(gpa), buf + done, n);
+		else
+			memcpy(buf + done, phys_ptr(gpa), n);
+		done += n;
 	}
-	return got;
+	return done;
+}
+
+/* Up to `len` instruction bytes at the guest's RIP. */
+size_t guest_fetch_insn(struct vcpu *v, uint8_t *buf, size_t len)
+{
+	return virt_copy(v, vmm.ops->get(v, GS_RIP), buf, len, false);
+}
+
+/* All of [gva, gva + len) or nothing useful: 0 or -1. */
+int guest_virt_copy(struct vcpu *v, uint64_t gva, void *buf, size_t len, bool write)
+{
+	return virt_copy(v, gva, buf, len, write) == len ? 0 : -1;
 }
 
 static void record(struct vcpu *v, const struct exit *e, const char *what)
@@ -72,7 +102,7 @@ void emulate_unbacked_access(struct vcpu *v, const struct exit *e)
 	}
 	uint8_t bytes[15];
 	struct insn in;
-	size_t n = fetch_insn(v, bytes, sizeof(bytes));
+	size_t n = guest_fetch_insn(v, bytes, sizeof(bytes));
 	if (insn_decode(bytes, n, &in)) {
 		record(v, e, "not a plain MOV: #GP");
 		vmm.ops->inject_exception(v, VEC_GP, true, 0);

@@ -3,6 +3,8 @@
  * Exit dispatch: the backend decoded the exit into a struct exit; here the
  * core decides, and tells the backend what to apply through its ops.
  */
+#include "core/decode.h"
+#include "core/polcheck.h"
 #include "core/vmm.h"
 #include "lib/string.h"
 #include "lib/x86.h"
@@ -48,36 +50,131 @@ static void handle_cpuid(struct vcpu *v, const struct exit *e)
 	advance(v, e);
 }
 
-static void handle_msr(struct vcpu *v, const struct exit *e)
+/*
+ * The backend answers for the MSRs it keeps in guest state; the ones only
+ * a policy traps (pol_msr_known) live in the CPU and are done here.
+ */
+static bool msr_do(struct vcpu *v, uint32_t msr, bool write, uint64_t *val)
 {
-	uint32_t msr = e->msr.index;
-	if (e->reason == TVMM_EXIT_MSR_READ) {
-		uint64_t val;
-		if (!vmm.ops->msr_read(v, msr, &val)) {
-			inject_gp(v);
-			return;
-		}
-		v->regs[GREG_RAX] = (uint32_t)val;
-		v->regs[GREG_RDX] = val >> 32;
-	} else {
-		uint64_t val = (v->regs[GREG_RDX] << 32) | (uint32_t)v->regs[GREG_RAX];
-		if (!vmm.ops->msr_write(v, msr, val)) {
-			inject_gp(v);
-			return;
-		}
+	if (write ? vmm.ops->msr_write(v, msr, *val) : vmm.ops->msr_read(v, msr, val))
+		return true;
+	if (!pol_msr_known(msr) || msr == MSR_EFER) /* EFER: only ever the backend's view */
+		return false;
+	if (!write) {
+		*val = rdmsr(msr);
+		return true;
 	}
-	advance(v, e);
+	if (!msr_value_ok(msr, *val))
+		return false;
+	wrmsr(msr, *val);
+	return true;
 }
 
-/* A guest write to a control register the backend chose to intercept. */
-static void handle_cr(struct vcpu *v, const struct exit *e)
+static enum action handle_msr(struct vcpu *v, const struct exit *e)
 {
-	const struct backend_ops *o = vmm.ops;
-	if (!e->cr.write || !o->cr_write || !o->cr_write(v, e->cr.cr, v->regs[e->cr.gpr & 15])) {
+	uint32_t msr = e->msr.index;
+	bool write = e->reason == TVMM_EXIT_MSR_WRITE;
+	uint64_t val = write ? (v->regs[GREG_RDX] << 32) | (uint32_t)v->regs[GREG_RAX] : 0;
+	enum policy_verdict pv = policy_msr(v, msr, write, val);
+	if (pv == PV_HALT)
+		return ACT_HALT;
+	if (pv == PV_DENY || !msr_do(v, msr, write, &val)) {
 		inject_gp(v);
-		return;
+		return ACT_RESUME;
+	}
+	if (!write) {
+		v->regs[GREG_RAX] = (uint32_t)val;
+		v->regs[GREG_RDX] = val >> 32;
 	}
 	advance(v, e);
+	return ACT_RESUME;
+}
+
+/*
+ * The source register and length of an intercepted CR write, decoding the
+ * instruction when the hardware did not say. false: not MOV CR or CLTS.
+ */
+static bool cr_operand(struct vcpu *v, const struct exit *e, uint64_t *val, uint8_t *len)
+{
+	*len = e->insn_len;
+	if (e->cr.gpr != CR_GPR_DECODE) {
+		*val = v->regs[e->cr.gpr & 15];
+		return true;
+	}
+	uint8_t bytes[INSN_MAX_LEN];
+	struct insn_sys d;
+	if (!vmm.ops->get(v, GS_CS_LONG) ||
+	    insn_decode_sys(bytes, guest_fetch_insn(v, bytes, sizeof(bytes)), &d))
+		return false;
+	*len = d.len;
+	if (d.op == SYS_CLTS && e->cr.cr == 0) {
+		*val = vmm.ops->get(v, GS_CR0) & ~8ull; /* TS */
+		return true;
+	}
+	if (d.op != SYS_MOV_TO_CR || d.cr != e->cr.cr)
+		return false;
+	*val = v->regs[d.gpr];
+	return true;
+}
+
+/* A guest write to a control register the backend intercepts: policy, check, apply. */
+static enum action handle_cr(struct vcpu *v, const struct exit *e)
+{
+	const struct backend_ops *o = vmm.ops;
+	uint64_t val;
+	uint8_t len;
+	if (!e->cr.write || !o->cr_write || !cr_operand(v, e, &val, &len)) {
+		inject_gp(v);
+		return ACT_RESUME;
+	}
+	unsigned cr = e->cr.cr;
+	uint64_t old = o->get(v, cr == 0 ? GS_CR0 : GS_CR4);
+	if (cr == 0 || cr == 4) {
+		if (!cr_value_ok(cr, old, val, o->get(v, GS_EFER), o->get(v, GS_CR3))) {
+			inject_gp(v);
+			return ACT_RESUME;
+		}
+		if (policy_cr(v, cr, old, &val) == ACT_HALT)
+			return ACT_HALT;
+	}
+	if (!o->cr_write(v, cr, val)) {
+		inject_gp(v);
+		return ACT_RESUME;
+	}
+	o->set(v, GS_RIP, o->get(v, GS_RIP) + len);
+	return ACT_RESUME;
+}
+
+/* LIDT/LGDT the policy traps. Only deny and halt exist: the load is skipped. */
+static enum action handle_dt(struct vcpu *v, const struct exit *e)
+{
+	if (!e->dt.which) {
+		if (!vmm.ops->dt_emulate || !vmm.ops->dt_emulate(v, e))
+			inject_gp(v);
+		return ACT_RESUME;
+	}
+	uint8_t len = e->insn_len;
+	if (!len) {
+		uint8_t bytes[INSN_MAX_LEN];
+		struct insn_sys d;
+		if (!vmm.ops->get(v, GS_CS_LONG) ||
+		    insn_decode_sys(bytes, guest_fetch_insn(v, bytes, sizeof(bytes)), &d) ||
+		    (d.op != SYS_LGDT && d.op != SYS_LIDT)) {
+			inject_gp(v);
+			return ACT_RESUME;
+		}
+		len = d.len;
+	}
+	enum policy_verdict pv = policy_dt(v, e->dt.which, TVMM_EV_NO_GVA);
+	if (pv == PV_HALT)
+		return ACT_HALT;
+	if (pv == PV_ALLOW) {
+		/* Not ours to trap (no rule): only reachable through a backend bug. */
+		inject_gp(v);
+		return ACT_RESUME;
+	}
+	vmm.ops->set(v, GS_RIP, vmm.ops->get(v, GS_RIP) + len);
+	return ACT_RESUME;
 }
 
 /*
@@ -173,6 +270,8 @@ enum action core_handle_exit(struct vcpu *v)
 	v->exits[e.reason]++;
 	if (vmm.stopping)
 		return ACT_HALT;
+	policy_sync(v);
+	enum action act = ACT_RESUME;
 	switch (e.reason) {
 	case TVMM_EXIT_CPUID:
 		handle_cpuid(v, &e);
@@ -185,14 +284,15 @@ enum action core_handle_exit(struct vcpu *v)
 		return hypercall_dispatch(v, &e);
 	case TVMM_EXIT_MSR_READ:
 	case TVMM_EXIT_MSR_WRITE:
-		handle_msr(v, &e);
-		break;
+		return handle_msr(v, &e);
 	case TVMM_EXIT_NPF:
-		emulate_unbacked_access(v, &e);
-		break;
+		if (!policy_npf(v, &e, &act))
+			emulate_unbacked_access(v, &e);
+		return act;
 	case TVMM_EXIT_CR_ACCESS:
-		handle_cr(v, &e);
-		break;
+		return handle_cr(v, &e);
+	case TVMM_EXIT_DT_ACCESS:
+		return handle_dt(v, &e);
 	case TVMM_EXIT_XSETBV:
 		handle_xsetbv(v, &e);
 		break;
@@ -210,6 +310,12 @@ enum action core_handle_exit(struct vcpu *v)
 		core_stop_machine(v, "guest triple fault");
 		return ACT_HALT;
 	case TVMM_EXIT_INIT:
+		if (vmm.pol.locked) {
+			/* A fresh boot of this CPU would run unwatched: it stays stopped. */
+			policy_refused_init(v);
+			vmm_log("cpu %u: INIT after the lock: CPU halted, not handed back", v->cpu);
+			return ACT_HALT;
+		}
 		vmm_log("cpu %u: INIT signal: leaving the CPU to the OS, which asked for a reset",
 			v->cpu);
 		return ACT_DEVIRT;

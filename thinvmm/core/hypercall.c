@@ -53,6 +53,7 @@ static int64_t hc_status(struct vcpu *v, uint64_t gpa, uint64_t len)
 	s->nested_2m = vmm.nested.leaves[2];
 	s->nested_4k = vmm.nested.leaves[1];
 	s->log_bytes = log_bytes();
+	s->flags = vmm.pol.locked ? TVMM_STATUS_LOCKED : 0;
 	s->image_hash = vmm_image_hash();
 	s->nchunks = vmm.ho.nchunks;
 	memcpy(s->chunk_pa, vmm.ho.chunk_pa, sizeof(s->chunk_pa));
@@ -86,6 +87,28 @@ static int64_t hc_log(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t curso
 	return TVMM_OK;
 }
 
+static int64_t hc_events(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t from)
+{
+	int rc = hc_check_buffer(gpa, len);
+	if (rc)
+		return rc;
+	if (gpa & 7)
+		return TVMM_EINVAL;
+	v->regs[GREG_RBX] = sizeof(struct tvmm_events);
+	if (len < sizeof(struct tvmm_events))
+		return TVMM_ETOOSMALL;
+	struct tvmm_events *ev = phys_ptr(gpa);
+	memset(ev, 0, sizeof(*ev));
+	ev->locked = vmm.pol.locked;
+	ev->rules = vmm.pol.nrules;
+	ev->nested_splits = vmm.pol.splits;
+	ev->patches = vmm.pol.patches;
+	ev->sites = vmm.pol.nsites;
+	memcpy(ev->policy, vmm.pol.name, sizeof(ev->policy));
+	v->regs[GREG_RBX] = events_read(ev, len, from);
+	return TVMM_OK;
+}
+
 enum action hypercall_dispatch(struct vcpu *v, const struct exit *e)
 {
 	uint64_t *r = v->regs;
@@ -107,8 +130,18 @@ enum action hypercall_dispatch(struct vcpu *v, const struct exit *e)
 		break;
 	case TVMM_HC_DEVIRT:
 		ret = a0 ? TVMM_EINVAL : TVMM_OK;
+		if (!ret && vmm.pol.locked) {
+			policy_refused_call(v, nr);
+			ret = TVMM_EDENIED;
+		}
 		if (!ret)
 			act = ACT_DEVIRT;
+		break;
+	case TVMM_HC_LOCK:
+		ret = policy_lock(v, a0, a1, a2);
+		break;
+	case TVMM_HC_EVENTS:
+		ret = hc_events(v, a0, a1, a2);
 		break;
 	default:
 		ret = TVMM_ENOSYS;

@@ -14,6 +14,7 @@ int pt_init(struct pt *pt)
 	if (!pt->alloc_table(&pt->root_pa))
 		return -1;
 	pt->table_pages = 1;
+	pt->splits = 0;
 	for (unsigned i = 0; i < 4; i++)
 		pt->leaves[i] = 0;
 	return 0;
@@ -35,6 +36,7 @@ static int split(struct pt *pt, uint64_t *entry, unsigned level)
 		t[i] = f->leaf(base + i * PT_LEVEL_SIZE(level - 1), perm, level - 1, mt);
 	pt->leaves[level]--;
 	pt->leaves[level - 1] += 512;
+	pt->splits++;
 	*entry = f->table(tpa);
 	return 0;
 }
@@ -153,6 +155,27 @@ int pt_map_identity_typed(struct pt *pt, uint64_t limit, unsigned perm, unsigned
 		if (t < 0 || map_one(pt, pa, pa, l, perm, (enum pt_memtype)t))
 			return -1;
 		pa += PT_LEVEL_SIZE(l);
+	}
+	return 0;
+}
+
+int pt_set_perm(struct pt *pt, uint64_t va, uint64_t size, unsigned perm)
+{
+	if ((va | size) & (PAGE_SIZE - 1) || !perm || va + size < va)
+		return -1;
+	for (uint64_t end = va + size; va < end;) {
+		uint64_t pa;
+		unsigned old, level;
+		enum pt_memtype mt;
+		if (pt_lookup(pt, va, &pa, &old, &level, &mt))
+			return -1;
+		/* The rest of this leaf, or of the range if it ends first. */
+		uint64_t n = PT_LEVEL_SIZE(level) - (va & (PT_LEVEL_SIZE(level) - 1));
+		if (n > end - va)
+			n = end - va;
+		if (old != perm && pt_map(pt, va, pa, n, perm, mt, level))
+			return -1;
+		va += n;
 	}
 	return 0;
 }

@@ -37,6 +37,7 @@ struct pt {
 	void *(*table_ptr)(uint64_t pa);
 	uint64_t table_pages;
 	uint64_t leaves[4]; /* present leaves by level, [1..3] used */
+	uint64_t splits;    /* large leaves replaced by a table */
 };
 
 int pt_init(struct pt *pt);
@@ -55,6 +56,13 @@ int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned perm
 int pt_map_identity_typed(struct pt *pt, uint64_t limit, unsigned perm, unsigned max_level,
 			  int (*type_of)(const void *ctx, uint64_t pa, uint64_t size),
 			  const void *ctx);
+/*
+ * Gives the mapped range [va, va+size) the permissions perm (not 0),
+ * keeping each page's address and memory type; splits large leaves only
+ * where the range starts or ends inside them. 0, or -1 (a page not mapped,
+ * no memory, bad arguments; the part already done keeps the new perm).
+ */
+int pt_set_perm(struct pt *pt, uint64_t va, uint64_t size, unsigned perm);
 /* 0 and the leaf's translation for va, or -1 if not present. */
 int pt_lookup(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *perm, unsigned *level,
 	      enum pt_memtype *mt);

@@ -72,16 +72,22 @@ struct exit {
 		} msr;
 		struct {
 			uint64_t gpa;
+			uint64_t gva;	/* TVMM_EV_NO_GVA unless the hardware said */
 			uint8_t access; /* ACC_* that faulted */
 			bool in_walk;	/* during the guest's own page walk */
 		} npf;
 		struct {
 			uint8_t cr;  /* control register number */
 			bool write;  /* MOV to CR (else a read, CLTS or LMSW) */
-			uint8_t gpr; /* the GPR operand */
+			uint8_t gpr; /* the GPR operand, CR_GPR_DECODE: decode the instruction */
 		} cr;
+		struct {
+			uint8_t which; /* TVMM_DT_* loaded; 0: another DT instruction */
+		} dt;
 	};
 };
+
+#define CR_GPR_DECODE 0xff
 
 /* What the core tells the backend to do next on this CPU. */
 enum action {
@@ -121,6 +127,13 @@ struct backend_ops {
 	bool (*cr_write)(struct vcpu *v, unsigned cr, uint64_t val);
 	/* CPUID bits that would reveal the virtualization extension. */
 	void (*cpuid_hide)(uint32_t leaf, uint32_t sub, uint32_t r[4]);
+	/* Policy: can this backend enforce the rule; trap an MSR (global maps). */
+	bool (*rule_supported)(const struct tvmm_pol_rule *r);
+	void (*msr_intercept)(uint32_t msr, bool read, bool write);
+	/* Policy: this CPU's intercepts from vmm.pol (CR masks, DT exits). */
+	void (*apply_policy)(struct vcpu *v);
+	/* Descriptor-table instructions the hardware traps with the loads (VT-x). */
+	bool (*dt_emulate)(struct vcpu *v, const struct exit *e);
 };
 
 /* The state handed back to the OS when a CPU leaves the VMM. */
@@ -159,6 +172,7 @@ struct vcpu {
 	uint32_t launches;
 	uint64_t exits_total;
 	uint64_t exits[TVMM_EXIT_NR];
+	uint32_t pol_gen; /* the policy generation this CPU applied */
 };
 
 _Static_assert(__builtin_offsetof(struct vcpu, host_rsp) == VCPU_HOST_RSP, "asm offsets");
@@ -177,6 +191,25 @@ _Static_assert(__builtin_offsetof(struct handback, idtr.limit) == HB_IDTR, "asm 
 #define VMM_LOG_SIZE   (64u * 1024u)
 #define VMM_STACK_SIZE (16u * 1024u)
 
+/* The locked policy (core/policy.c). */
+struct policy {
+	bool locked;
+	uint32_t gen; /* bumped when the policy changes; CPUs follow at their next exit */
+	uint32_t nrules;
+	const struct tvmm_pol_rule *rules; /* inside blob */
+	void *blob;			   /* the VMM's copy of what the guest handed */
+	char name[TVMM_POL_NAME_LEN];
+	uint64_t cr_mask[5];	  /* pinned bits of CR0 and CR4 */
+	uint8_t dt_mask;	  /* TVMM_DT_* trapped */
+	uint64_t splits;	  /* nested large leaves split to apply the memory rules */
+	struct patch_site *sites; /* jump-label sites, by guest-physical address */
+	uint32_t nsites;
+	uint64_t sites_cap;
+	uint64_t patches; /* writes let through as legal jump-label patches */
+};
+
+enum policy_verdict { PV_ALLOW, PV_DENY, PV_HALT };
+
 struct vmm {
 	const struct backend_ops *ops;
 	struct tvmm_handoff ho; /* our own copy */
@@ -191,6 +224,7 @@ struct vmm {
 	volatile bool stopping;
 	bool ready;
 	struct tvmm_handoff *loader_ho; /* the loader's copy, for error[] */
+	struct policy pol;
 	struct vcpu *vcpus[TVMM_MAX_CPUS];
 };
 
@@ -218,6 +252,34 @@ int hc_check_buffer(uint64_t gpa, uint64_t len);
 
 /* core/emulate.c */
 void emulate_unbacked_access(struct vcpu *v, const struct exit *e);
+size_t guest_fetch_insn(struct vcpu *v, uint8_t *buf, size_t len);
+int guest_virt_copy(struct vcpu *v, uint64_t gva, void *buf, size_t len, bool write);
+int guest_virt_to_phys(struct vcpu *v, uint64_t gva, uint64_t n, uint64_t *gpa);
+
+/* core/patch.c: jump-label writes to protected text, checked against the kernel's table */
+int64_t patch_build(struct vcpu *v, const struct tvmm_pol_rule *r);
+bool patch_write(struct vcpu *v, const struct exit *e);
+
+/* core/policy.c */
+int64_t policy_lock(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t flags);
+void policy_sync(struct vcpu *v);
+const struct tvmm_pol_rule *policy_find(uint16_t kind, uint64_t a, uint64_t len, uint8_t perm);
+const struct tvmm_pol_rule *policy_rule(uint16_t kind, uint64_t a, uint64_t len, uint8_t perm);
+bool policy_npf(struct vcpu *v, const struct exit *e, enum action *act);
+enum action policy_cr(struct vcpu *v, unsigned cr, uint64_t old, uint64_t *val);
+enum policy_verdict policy_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t value);
+enum policy_verdict policy_dt(struct vcpu *v, unsigned which, uint64_t gva);
+void policy_refused_call(struct vcpu *v, uint64_t nr);
+void policy_refused_init(struct vcpu *v);
+
+/* core/events.c */
+void event_record(const struct tvmm_event *e);
+uint64_t events_read(struct tvmm_events *out, uint64_t len, uint64_t from);
+uint64_t events_hits(void);
+
+/* core/cr.c: would the CPU take this control-register value (else #GP)? */
+bool cr_value_ok(unsigned cr, uint64_t old, uint64_t val, uint64_t efer, uint64_t cr3);
+bool msr_value_ok(uint32_t msr, uint64_t val);
 
 /* core/phys.c: a host pointer to guest-physical memory (identity-mapped in the VMM). */
 void *phys_ptr(uint64_t pa);

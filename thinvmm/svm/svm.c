@@ -64,7 +64,7 @@ static int svm_check(char *why, size_t n)
 	return rc;
 }
 
-static void msrpm_intercept(uint32_t msr)
+static void msrpm_set(uint32_t msr, bool read, bool write)
 {
 	uint32_t base;
 	if (msr < 0x2000)
@@ -73,8 +73,13 @@ static void msrpm_intercept(uint32_t msr)
 		base = 0x800 * 8, msr -= 0xc0000000u;
 	else
 		base = 0x1000 * 8, msr -= 0xc0010000u;
-	uint32_t bit = base + msr * 2;
-	msrpm[bit / 8] |= (uint8_t)(3u << (bit % 8)); /* read and write */
+	uint32_t bit = base + msr * 2; /* the read bit; the write bit follows */
+	msrpm[bit / 8] |= (uint8_t)(((read ? 1u : 0u) | (write ? 2u : 0u)) << (bit % 8));
+}
+
+static void msrpm_intercept(uint32_t msr)
+{
+	msrpm_set(msr, true, true);
 }
 
 static int svm_init(void)
@@ -156,6 +161,21 @@ static void fill_vmcb(struct vcpu *v, uint64_t rsp, uint64_t rip)
 	s->g_pat = rdmsr(MSR_PAT);
 }
 
+/* The policy's intercepts on this CPU's VMCB (vmm.pol is locked: it only grows). */
+static void svm_apply_policy(struct vcpu *v)
+{
+	struct vmcb_control *c = &svm(v)->vmcb->c;
+	const struct policy *p = &vmm.pol;
+	if (p->cr_mask[0])
+		c->icpt_cr |= 1u << (16 + 0);
+	if (p->cr_mask[4])
+		c->icpt_cr |= 1u << (16 + 4);
+	if (p->dt_mask & TVMM_DT_LIDT)
+		c->icpt_misc1 |= ICPT1_IDTR_W;
+	if (p->dt_mask & TVMM_DT_LGDT)
+		c->icpt_misc1 |= ICPT1_GDTR_W;
+}
+
 static int svm_launch(struct vcpu *v, uint64_t rsp, uint64_t rip)
 {
 	if (!v->arch) {
@@ -172,6 +192,9 @@ static int svm_launch(struct vcpu *v, uint64_t rsp, uint64_t rip)
 	}
 	struct svm_cpu *sc = svm(v);
 	fill_vmcb(v, rsp, rip);
+	v->pol_gen = __atomic_load_n(&vmm.pol.gen, __ATOMIC_ACQUIRE);
+	if (vmm.pol.locked)
+		svm_apply_policy(v);
 	sc->host_efer = rdmsr(MSR_EFER);
 	sc->hsave_pa_guest = rdmsr(MSR_VM_HSAVE_PA);
 	wrmsr(MSR_EFER, sc->host_efer | EFER_SVME);
@@ -223,6 +246,23 @@ static void svm_decode(struct vcpu *v, struct exit *e)
 		break;
 	case SVM_EXIT_SHUTDOWN:
 		e->reason = TVMM_EXIT_SHUTDOWN;
+		break;
+	case SVM_EXIT_CR0_W:
+	case SVM_EXIT_CR4_W:
+		e->reason = TVMM_EXIT_CR_ACCESS;
+		e->cr.cr = (uint8_t)(code - SVM_EXIT_CR0_W);
+		e->cr.write = true;
+		/* Decode assists name the register (bit 63); NRIP gives the length. */
+		e->cr.gpr = (vm->c.exit_info1 >> 63) && has_nrips ? (uint8_t)(vm->c.exit_info1 & 15)
+								  : CR_GPR_DECODE;
+		if (e->cr.gpr != CR_GPR_DECODE)
+			e->insn_len = 15; /* replaced by NRIP below */
+		break;
+	case SVM_EXIT_IDTR_W:
+	case SVM_EXIT_GDTR_W:
+		e->reason = TVMM_EXIT_DT_ACCESS;
+		e->dt.which = code == SVM_EXIT_IDTR_W ? TVMM_DT_LIDT : TVMM_DT_LGDT;
+		e->insn_len = has_nrips ? 15 : 0; /* replaced by NRIP below */
 		break;
 	case SVM_EXIT_INIT:
 		e->reason = TVMM_EXIT_INIT;
@@ -288,6 +328,25 @@ static void svm_inject(struct vcpu *v, uint8_t vector, bool has_err, uint32_t er
 static void svm_flush_nested(struct vcpu *v)
 {
 	svm(v)->vmcb->c.tlb_ctl = has_flush_asid ? TLB_FLUSH_GUEST : TLB_FLUSH_ALL;
+}
+
+static bool svm_cr_write(struct vcpu *v, unsigned cr, uint64_t val)
+{
+	struct vmcb *vm = svm(v)->vmcb;
+	if (cr == 0)
+		vm->s.cr0 = val;
+	else if (cr == 4)
+		vm->s.cr4 = val;
+	else
+		return false;
+	/* Paging bits may have changed: drop this CPU's guest translations. */
+	svm_flush_nested(v);
+	return true;
+}
+
+static void svm_msr_intercept(uint32_t msr, bool read, bool write)
+{
+	msrpm_set(msr, read, write);
 }
 
 static bool svm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
@@ -435,4 +494,7 @@ const struct backend_ops svm_ops = {
     .msr_read = svm_msr_read,
     .msr_write = svm_msr_write,
     .cpuid_hide = svm_cpuid_hide,
+    .cr_write = svm_cr_write,
+    .msr_intercept = svm_msr_intercept,
+    .apply_policy = svm_apply_policy,
 };

@@ -62,6 +62,8 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "vmcb");
 
 /* Intercept bits: misc1 (offset 0x0c) and misc2 (0x10). */
 #define ICPT1_INIT     (1u << 3)
+#define ICPT1_IDTR_W   (1u << 10)
+#define ICPT1_GDTR_W   (1u << 11)
 #define ICPT1_CPUID    (1u << 18)
 #define ICPT1_INVLPGA  (1u << 26)
 #define ICPT1_MSR      (1u << 28)
@@ -74,7 +76,11 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "vmcb");
 #define ICPT2_CLGI     (1u << 5)
 #define ICPT2_SKINIT   (1u << 6)
 
+#define SVM_EXIT_CR0_W	  0x10
+#define SVM_EXIT_CR4_W	  0x14
 #define SVM_EXIT_INIT	  0x63
+#define SVM_EXIT_IDTR_W	  0x6a
+#define SVM_EXIT_GDTR_W	  0x6b
 #define SVM_EXIT_CPUID	  0x72
 #define SVM_EXIT_INVLPGA  0x7a
 #define SVM_EXIT_MSR	  0x7c

@@ -37,3 +37,26 @@ uint32_t vmx_seg_ar(uint64_t desc)
 	/* Descriptor bits 47:40 (type, S, DPL, P) and 55:52 (AVL, L, D/B, G) stay in place. */
 	return (uint32_t)((desc >> 40) & 0xf0ff);
 }
+
+void vmx_dt_info(uint32_t info, struct dt_info *d)
+{
+	d->identity = (info >> 28) & 3;
+	d->reg_operand = (info >> 10) & 1;
+	d->reg = (info >> 3) & 15;
+	d->seg = (info >> 15) & 7;
+}
+
+uint64_t vmx_dt_addr(uint32_t info, uint64_t disp, const uint64_t regs[16], uint64_t seg_base)
+{
+	uint64_t a = disp;
+	if (!((info >> 27) & 1))
+		a += regs[(info >> 23) & 15];
+	if (!((info >> 22) & 1))
+		a += regs[(info >> 18) & 15] << (info & 3);
+	unsigned asz = (info >> 7) & 7;
+	if (asz == 0)
+		a &= 0xffff;
+	else if (asz == 1)
+		a &= 0xffffffffull;
+	return a + seg_base;
+}

@@ -2,6 +2,7 @@
 #ifndef TVMM_VMX_CONTROLS_H
 #define TVMM_VMX_CONTROLS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -23,6 +24,22 @@ void vmx_cr_qual(uint64_t qual, struct cr_qual *q);
 /* EPT violation qualification: ACC_* of the access, and whether the
  * fault hit the final translation rather than the guest's page walk. */
 void vmx_ept_qual(uint64_t qual, uint8_t *access, int *in_walk);
+
+/*
+ * Descriptor-table exits (SDM tables 28-10, 28-11): the instruction's
+ * identity (0 SGDT/SLDT, 1 SIDT/STR, 2 LGDT/LLDT, 3 LIDT/LTR), whether its
+ * operand is a register (LDTR/TR forms only) and which, and the linear
+ * address of a memory operand from the instruction information, the
+ * displacement (exit qualification), the GPRs and the segment's base.
+ */
+struct dt_info {
+	uint8_t identity;
+	bool reg_operand;
+	uint8_t reg;
+	uint8_t seg; /* ES=0 CS SS DS FS GS */
+};
+void vmx_dt_info(uint32_t info, struct dt_info *d);
+uint64_t vmx_dt_addr(uint32_t info, uint64_t disp, const uint64_t regs[16], uint64_t seg_base);
 
 /* VMCS access rights of a usable segment from its GDT descriptor. */
 uint32_t vmx_seg_ar(uint64_t desc);

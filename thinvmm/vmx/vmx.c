@@ -17,6 +17,7 @@
 
 struct vmx_config {
 	uint32_t pin, proc, proc2, exit, entry;
+	bool dt_exiting; /* descriptor-table exiting can be turned on */
 	uint64_t eptp_flags;
 	uint32_t revision;
 };
@@ -95,12 +96,13 @@ static int vmx_check(char *why, size_t n)
 	return TVMM_L_OK;
 }
 
-static void bitmap_intercept(uint32_t msr, bool reads)
+static void vmx_msr_intercept(uint32_t msr, bool reads, bool writes)
 {
 	uint32_t off = msr >= 0xc0000000u ? 1024 : 0, bit = msr & 0x1fff;
 	if (reads)
 		msr_bitmap[off + bit / 8] |= (uint8_t)(1u << (bit % 8));
-	msr_bitmap[2048 + off + bit / 8] |= (uint8_t)(1u << (bit % 8));
+	if (writes)
+		msr_bitmap[2048 + off + bit / 8] |= (uint8_t)(1u << (bit % 8));
 }
 
 static int vmx_init(void)
@@ -135,9 +137,10 @@ static int vmx_init(void)
 	msr_bitmap = vmm_alloc_pages(1);
 	if (!msr_bitmap)
 		return TVMM_L_ENOMEM;
-	bitmap_intercept(MSR_FEATURE_CONTROL, true);
+	vmx_msr_intercept(MSR_FEATURE_CONTROL, true, true);
 	for (uint32_t m = MSR_VMX_BASIC; m <= MSR_VMX_LAST; m++)
-		bitmap_intercept(m, true);
+		vmx_msr_intercept(m, true, true);
+	cfg.dt_exiting = (rdmsr(MSR_VMX_PROCBASED2) >> 32) & PROC2_DESC_TABLE;
 	return TVMM_L_OK;
 }
 
@@ -296,6 +299,28 @@ static void flush_all_contexts(void)
 	}
 }
 
+/*
+ * The policy on this CPU's VMCS: pinned CR bits go into the guest/host
+ * masks (a write changing one exits; reads see the shadow, kept equal to
+ * the real value), and LIDT/LGDT rules turn on descriptor-table exiting.
+ */
+static void vmx_apply_policy(struct vcpu *v)
+{
+	(void)v;
+	const struct policy *p = &vmm.pol;
+	vmwrite(VMCS_CR0_SHADOW, vmread(VMCS_GUEST_CR0));
+	vmwrite(VMCS_CR0_MASK, p->cr_mask[0]);
+	vmwrite(VMCS_CR4_SHADOW, vmread(VMCS_GUEST_CR4) & ~CR4_VMXE);
+	vmwrite(VMCS_CR4_MASK, CR4_VMXE | p->cr_mask[4]);
+	if (p->dt_mask && cfg.dt_exiting)
+		vmwrite(VMCS_PROC_CTLS2, vmread(VMCS_PROC_CTLS2) | PROC2_DESC_TABLE);
+}
+
+static bool vmx_rule_supported(const struct tvmm_pol_rule *r)
+{
+	return r->kind != TVMM_RULE_DT || cfg.dt_exiting;
+}
+
 /* CR0/CR4 as VMX operation requires them (SDM A.7, A.8). */
 static bool fixed_bits_ok(uint64_t cr0, uint64_t cr4)
 {
@@ -343,6 +368,9 @@ static int vmx_launch(struct vcpu *v, uint64_t rsp, uint64_t rip)
 		vmm_error("cpu %u: VMCS set-up failed", v->cpu);
 		return TVMM_L_HWFAIL;
 	}
+	v->pol_gen = __atomic_load_n(&vmm.pol.gen, __ATOMIC_ACQUIRE);
+	if (vmm.pol.locked)
+		vmx_apply_policy(v);
 	/* Translations cached under our VPID or an EPT root at this address are stale. */
 	flush_all_contexts();
 	v->launched = 0;
@@ -381,6 +409,8 @@ static void vmx_decode(struct vcpu *v, struct exit *e)
 		int walk;
 		e->reason = TVMM_EXIT_NPF;
 		e->npf.gpa = vmread(VMCS_GUEST_PHYS_ADDR);
+		/* Qualification bit 7: the guest-linear address field is valid. */
+		e->npf.gva = (qual & (1u << 7)) ? vmread(VMCS_GUEST_LINEAR_ADDR) : TVMM_EV_NO_GVA;
 		vmx_ept_qual(qual, &e->npf.access, &walk);
 		e->npf.in_walk = walk;
 		break;
@@ -392,6 +422,16 @@ static void vmx_decode(struct vcpu *v, struct exit *e)
 		e->cr.cr = q.cr;
 		e->cr.write = q.type == 0;
 		e->cr.gpr = q.gpr;
+		break;
+	}
+	case VMX_EXIT_GDTR_IDTR:
+	case VMX_EXIT_LDTR_TR: {
+		struct dt_info d;
+		vmx_dt_info((uint32_t)vmread(VMCS_EXIT_INSN_INFO), &d);
+		e->reason = TVMM_EXIT_DT_ACCESS;
+		e->dt.which = 0; /* stores and LDTR/TR forms: emulated by vmx_dt_emulate */
+		if ((reason & 0xffff) == VMX_EXIT_GDTR_IDTR && d.identity >= 2)
+			e->dt.which = d.identity == 3 ? TVMM_DT_LIDT : TVMM_DT_LGDT;
 		break;
 	}
 	case VMX_EXIT_VMCLEAR:
@@ -489,9 +529,29 @@ static unsigned vmx_nested_max_level(void)
 	return (rdmsr(MSR_VMX_EPT_VPID_CAP) & (1u << 17)) ? 3 : 2;
 }
 
+/* MSRs whose guest value the VMCS holds (loaded at every entry). */
+static uint64_t guest_msr_field(uint32_t msr)
+{
+	switch (msr) {
+	case MSR_EFER:
+		return VMCS_GUEST_EFER;
+	case MSR_SYSENTER_CS:
+		return VMCS_GUEST_SYSENTER_CS;
+	case MSR_SYSENTER_ESP:
+		return VMCS_GUEST_SYSENTER_ESP;
+	case MSR_SYSENTER_EIP:
+		return VMCS_GUEST_SYSENTER_EIP;
+	}
+	return 0;
+}
+
 static bool vmx_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
 	(void)v;
+	if (guest_msr_field(msr)) {
+		*val = vmread(guest_msr_field(msr));
+		return true;
+	}
 	if (msr == MSR_FEATURE_CONTROL) {
 		/* What firmware that locked VMX off would show. */
 		*val = (rdmsr(MSR_FEATURE_CONTROL) | FC_LOCK) & ~(FC_VMX_OUTSIDE | (1ull << 1));
@@ -500,23 +560,128 @@ static bool vmx_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	return false; /* the VMX capability MSRs: #GP, as without VMX */
 }
 
+/*
+ * FEATURE_CONTROL is locked and capability MSRs are read-only (#GP); the
+ * VMCS-held MSRs reach here only when a policy traps them.
+ */
 static bool vmx_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
 	(void)v;
-	(void)msr;
-	(void)val;
-	return false; /* FEATURE_CONTROL is locked; capability MSRs are read-only */
+	uint64_t field = guest_msr_field(msr);
+	if (!field)
+		return false;
+	if (msr == MSR_EFER) {
+		uint64_t cur = vmread(VMCS_GUEST_EFER);
+		if (val & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
+			return false;
+		val = (val & ~EFER_LMA) | (cur & EFER_LMA); /* LMA is the CPU's to set */
+	} else if (msr != MSR_SYSENTER_CS && !msr_value_ok(msr, val)) {
+		return false;
+	} else if (msr == MSR_SYSENTER_CS && (val >> 32)) {
+		return false;
+	}
+	vmwrite(field, val);
+	return true;
 }
 
+/*
+ * A write that changes a bit in the CR0/CR4 guest/host mask: VMXE (ours)
+ * or a bit the policy pins. The core checked the value and applied the
+ * policy; here it must also meet VMX's fixed bits, or #GP.
+ */
 static bool vmx_cr_write(struct vcpu *v, unsigned cr, uint64_t val)
 {
 	(void)v;
-	if (cr != 4 || (val & CR4_VMXE))
-		return false; /* VMXE is reserved on a CPU without VMX: #GP */
-	/* Not reached for other bits: only VMXE is in the guest/host mask. */
-	vmwrite(VMCS_CR4_SHADOW, val);
-	vmwrite(VMCS_GUEST_CR4, val | CR4_VMXE);
+	if (cr == 0) {
+		if (!fixed_bits_ok(val, vmread(VMCS_GUEST_CR4)))
+			return false;
+		vmwrite(VMCS_CR0_SHADOW, val);
+		vmwrite(VMCS_GUEST_CR0, val);
+	} else if (cr == 4) {
+		if ((val & CR4_VMXE) || !fixed_bits_ok(vmread(VMCS_GUEST_CR0), val | CR4_VMXE))
+			return false; /* VMXE is reserved on a CPU without VMX: #GP */
+		vmwrite(VMCS_CR4_SHADOW, val);
+		vmwrite(VMCS_GUEST_CR4, val | CR4_VMXE);
+	} else {
+		return false;
+	}
+	/* Paging bits may have changed: drop this VPID's translations. */
+	flush_all_contexts();
 	return true;
+}
+
+static uint64_t seg_base(uint8_t seg)
+{
+	return seg == 4 ? vmread(VMCS_GUEST_FS_BASE) : seg == 5 ? vmread(VMCS_GUEST_GS_BASE) : 0;
+}
+
+/* LLDT: a null selector makes LDTR unusable; else an LDT descriptor from the GDT. */
+static bool load_ldtr(struct vcpu *v, uint16_t sel)
+{
+	uint64_t d[2];
+	if (!(sel & ~3u)) {
+		vmwrite(VMCS_GUEST_LDTR_SEL, sel);
+		vmwrite(VMCS_GUEST_LDTR_AR, 1u << 16);
+		return true;
+	}
+	if ((sel & 4) || (sel | 7u) > vmread(VMCS_GUEST_GDTR_LIMIT) ||
+	    guest_virt_copy(v, vmread(VMCS_GUEST_GDTR_BASE) + (sel & ~7u), d, sizeof(d), false))
+		return false;
+	/* Present (bit 47), system (S = 0), type 2 (LDT). */
+	if (!((d[0] >> 47) & 1) || ((d[0] >> 40) & 0x1f) != 2)
+		return false;
+	uint32_t limit = (uint32_t)((d[0] & 0xffff) | ((d[0] >> 32) & 0xf0000));
+	if (d[0] & (1ull << 55))
+		limit = (limit << 12) | 0xfff;
+	vmwrite(VMCS_GUEST_LDTR_SEL, sel);
+	vmwrite(VMCS_GUEST_LDTR_BASE,
+		((d[0] >> 16) & 0xffffff) | ((d[0] >> 32) & 0xff000000) | (d[1] << 32));
+	vmwrite(VMCS_GUEST_LDTR_LIMIT, limit);
+	vmwrite(VMCS_GUEST_LDTR_AR, vmx_seg_ar(d[0]));
+	return true;
+}
+
+/*
+ * Descriptor-table exiting is all or nothing: with a LIDT/LGDT rule the
+ * stores and the LDTR/TR instructions exit too. Kernel (CPL 0) SGDT, SIDT,
+ * SLDT, STR and LLDT are done here as the CPU would; LTR and any of them
+ * from user mode get #GP (as UMIP would for the stores). false: #GP.
+ */
+static bool vmx_dt_emulate(struct vcpu *v, const struct exit *e)
+{
+	uint32_t info = (uint32_t)vmread(VMCS_EXIT_INSN_INFO);
+	uint64_t qual = vmread(VMCS_EXIT_QUAL);
+	struct dt_info d;
+	vmx_dt_info(info, &d);
+	if (vmx_get(v, GS_CPL) != 0 || !vmx_get(v, GS_CS_LONG))
+		return false;
+	uint64_t la = vmx_dt_addr(info, qual, v->regs, seg_base(d.seg));
+	bool ok;
+	if ((e->raw & 0xffff) == VMX_EXIT_GDTR_IDTR) { /* SGDT, SIDT */
+		struct __attribute__((packed)) {
+			uint16_t limit;
+			uint64_t base;
+		} t = {(uint16_t)vmread(d.identity ? VMCS_GUEST_IDTR_LIMIT : VMCS_GUEST_GDTR_LIMIT),
+		       vmread(d.identity ? VMCS_GUEST_IDTR_BASE : VMCS_GUEST_GDTR_BASE)};
+		ok = !guest_virt_copy(v, la, &t, sizeof(t), true);
+	} else if (d.identity <= 1) { /* SLDT, STR */
+		uint16_t sel =
+		    (uint16_t)vmread(d.identity ? VMCS_GUEST_TR_SEL : VMCS_GUEST_LDTR_SEL);
+		ok = true;
+		if (d.reg_operand)
+			v->regs[d.reg] = sel;
+		else
+			ok = !guest_virt_copy(v, la, &sel, sizeof(sel), true);
+	} else if (d.identity == 2) { /* LLDT */
+		uint16_t sel = (uint16_t)v->regs[d.reg];
+		ok = (d.reg_operand || !guest_virt_copy(v, la, &sel, sizeof(sel), false)) &&
+		     load_ldtr(v, sel);
+	} else {
+		ok = false; /* LTR: Linux loads TR only while bringing a CPU up */
+	}
+	if (ok)
+		vmx_set(v, GS_RIP, vmx_get(v, GS_RIP) + e->insn_len);
+	return ok;
 }
 
 static void vmx_cpuid_hide(uint32_t leaf, uint32_t sub, uint32_t r[4])
@@ -635,4 +800,8 @@ const struct backend_ops vmx_ops = {
     .msr_write = vmx_msr_write,
     .cr_write = vmx_cr_write,
     .cpuid_hide = vmx_cpuid_hide,
+    .rule_supported = vmx_rule_supported,
+    .msr_intercept = vmx_msr_intercept,
+    .apply_policy = vmx_apply_policy,
+    .dt_emulate = vmx_dt_emulate,
 };

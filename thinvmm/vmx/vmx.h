@@ -52,6 +52,7 @@
 #define VMCS_IDT_VEC_INFO      0x4408
 #define VMCS_IDT_VEC_ERR       0x440a
 #define VMCS_EXIT_INSN_LEN     0x440c
+#define VMCS_EXIT_INSN_INFO    0x440e
 #define VMCS_GUEST_ES_LIMIT    0x4800
 #define VMCS_GUEST_CS_LIMIT    0x4802
 #define VMCS_GUEST_SS_LIMIT    0x4804
@@ -147,6 +148,7 @@
 #define PROC_SECONDARY	    (1u << 31)
 #define PROC2_EPT	    (1u << 1)
 #define PROC2_RDTSCP	    (1u << 3)
+#define PROC2_DESC_TABLE    (1u << 2)
 #define PROC2_VPID	    (1u << 5)
 #define PROC2_INVPCID	    (1u << 12)
 #define PROC2_XSAVES	    (1u << 20)
@@ -179,6 +181,8 @@
 #define VMX_EXIT_VMXOFF	       26
 #define VMX_EXIT_VMXON	       27
 #define VMX_EXIT_CR_ACCESS     28
+#define VMX_EXIT_GDTR_IDTR     46
+#define VMX_EXIT_LDTR_TR       47
 #define VMX_EXIT_RDMSR	       31
 #define VMX_EXIT_WRMSR	       32
 #define VMX_EXIT_BAD_GUEST     33

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * /dev/thinvmm: how guest user space reaches the hypercalls the loader lets
- * through (VERSION, STATUS, LOG). The module bounces the buffer through
- * kernel memory and issues the hypercall on the calling CPU.
+ * through (VERSION, STATUS, LOG, EVENTS). The module bounces the buffer
+ * through kernel memory and issues the hypercall on the calling CPU.
+ * TVMM_IOC_LOCK hands a policy (thinvmm/policy.h, symbols already looked
+ * up: memory rules as TVMM_RULE_MEM_VA) to the module, which turns kernel
+ * addresses into guest-physical ranges and asks the VMM to lock it.
  */
 #ifndef THINVMM_IOCTL_H
 #define THINVMM_IOCTL_H
@@ -22,5 +25,15 @@ struct tvmm_ioc_call {
 };
 
 #define TVMM_IOC_CALL _IOWR('T', 1, struct tvmm_ioc_call)
+
+struct tvmm_ioc_lock {
+	__u64 buf;	/* user pointer to the policy blob */
+	__u32 len;	/* its size, at most TVMM_IOC_MAX_BUF */
+	__u32 nranges;	/* out: guest-physical ranges handed to the VMM */
+	__s64 ret;	/* out: the VMM's status (TVMM_OK or TVMM_E*) */
+	__u64 bad_rule; /* out: index of the rule the VMM refused (in buf), ~0 if none */
+};
+
+#define TVMM_IOC_LOCK _IOWR('T', 2, struct tvmm_ioc_lock)
 
 #endif

@@ -13,6 +13,14 @@
  *   test=triplefault  load an empty IDT and raise an exception: the guest
  *                triple-faults. Under thinvmm the machine must stop, logged,
  *                never reset. Destroys the guest by design.
+ *   test=attack-NAME  one attack on the kernel (attack_*() below), for the
+ *                policy scenarios, run the same way with and without thinvmm:
+ *                each reports "TVMM-ATTACK: NAME succeeded|blocked|error detail"
+ *                and leaves the kernel as it found it. Targets are harmless:
+ *                a byte of a function the tests never call, the first byte
+ *                of the banner, a reserved field of an IDT gate nobody
+ *                raises, the value a register or MSR already holds, a copy
+ *                of the IDT. target= gives the address (from /proc/kallsyms).
  * Results are kernel log lines "TVMM-PROBE: PASS|FAIL name [why]".
  */
 #include <linux/io.h>
@@ -32,6 +40,8 @@
 
 static char *test = "";
 module_param(test, charp, 0444);
+static unsigned long target;
+module_param(target, ulong, 0444);
 
 #define PASS(name)	     pr_info("TVMM-PROBE: PASS %s\n", name)
 #define FAIL(name, fmt, ...) pr_info("TVMM-PROBE: FAIL %s " fmt "\n", name, ##__VA_ARGS__)
@@ -279,8 +289,235 @@ static void test_vmx(void)
 	check("vmxon-ud", FAULTS("vmxon (%%rsp)"));
 }
 
+/* ---- attacks ---- */
+
+#define ATTACK(name, verdict, fmt, ...)                                                            \
+	pr_info("TVMM-ATTACK: %s %s " fmt "\n", name, verdict, ##__VA_ARGS__)
+
+static struct page *kernel_page(unsigned long va)
+{
+	return pfn_to_page(slow_virt_to_phys((void *)va) >> PAGE_SHIFT);
+}
+
+/* A fresh writable mapping of target's page; write a flipped byte, read it back, restore. */
+static void attack_alias(const char *name, unsigned long va)
+{
+	struct page *pg;
+	u8 *alias, before, after;
+
+	if (!va) {
+		ATTACK(name, "error", "no target= given");
+		return;
+	}
+	pg = kernel_page(va);
+	alias = vmap(&pg, 1, VM_MAP, PAGE_KERNEL);
+	if (!alias) {
+		ATTACK(name, "error", "vmap failed");
+		return;
+	}
+	alias += va & ~PAGE_MASK;
+	before = READ_ONCE(*(u8 *)va);
+	WRITE_ONCE(*alias, before ^ 0x01);
+	after = READ_ONCE(*(u8 *)va);
+	if (after != before)
+		WRITE_ONCE(*alias, before);
+	ATTACK(name, after != before ? "succeeded" : "blocked",
+	       "va %#lx pa %#llx byte %#x -> %#x (restored: %d)", va,
+	       (u64)slow_virt_to_phys((void *)va), before, after, READ_ONCE(*(u8 *)va) == before);
+	vunmap(alias - (va & ~PAGE_MASK));
+}
+
+/* The reserved upper dword of IDT gate 15 (no exception 15 exists), through an alias. */
+static void attack_idt(void)
+{
+	struct desc_ptr idt;
+	unsigned long va;
+	struct page *pg;
+	u32 *alias, before, after;
+
+	store_idt(&idt);
+	va = target ? target : idt.address;
+	va += 15 * 16 + 12;
+	pg = kernel_page(va);
+	alias = vmap(&pg, 1, VM_MAP, PAGE_KERNEL);
+	if (!alias) {
+		ATTACK("idt-entry", "error", "vmap failed");
+		return;
+	}
+	alias = (u32 *)((u8 *)alias + (va & ~PAGE_MASK));
+	before = READ_ONCE(*(u32 *)va);
+	WRITE_ONCE(*alias, before ^ 0x5a5a0000u);
+	after = READ_ONCE(*(u32 *)va);
+	if (after != before)
+		WRITE_ONCE(*alias, before);
+	ATTACK("idt-entry", after != before ? "succeeded" : "blocked",
+	       "gate 15 reserved dword at %#lx: %#x -> %#x", va, before, after);
+	vunmap((void *)((unsigned long)alias & PAGE_MASK));
+}
+
+static unsigned long raw_cr0(void)
+{
+	unsigned long v;
+	asm volatile("mov %%cr0, %0" : "=r"(v));
+	return v;
+}
+
+/* Linux's own write_cr0/cr4 would re-pin the bits: the attacker writes the register directly. */
+static void attack_cr(const char *name, int cr, unsigned long bit)
+{
+	unsigned long flags, before, during, after;
+
+	local_irq_save(flags);
+	before = cr ? native_read_cr4() : raw_cr0();
+	if (!(before & bit)) {
+		local_irq_restore(flags);
+		ATTACK(name, "error", "CR%d bit %#lx is not set here: nothing to clear", cr, bit);
+		return;
+	}
+	if (cr)
+		asm volatile("mov %0, %%cr4" ::"r"(before & ~bit) : "memory");
+	else
+		asm volatile("mov %0, %%cr0" ::"r"(before & ~bit) : "memory");
+	during = cr ? native_read_cr4() : raw_cr0();
+	if (cr)
+		asm volatile("mov %0, %%cr4" ::"r"(before) : "memory");
+	else
+		asm volatile("mov %0, %%cr0" ::"r"(before) : "memory");
+	after = cr ? native_read_cr4() : raw_cr0();
+	local_irq_restore(flags);
+	ATTACK(name, (during & bit) ? "blocked" : "succeeded", "CR%d %#lx -> %#lx -> %#lx", cr,
+	       before, during, after);
+}
+
+/* One plain byte store; -EFAULT if it faulted (caught by the extable). */
+static long store_byte(unsigned long va, u8 val)
+{
+	long rc = -EFAULT;
+	asm volatile("1: movb %2, (%1)\n"
+		     "   xor %0, %0\n"
+		     "2:\n" _ASM_EXTABLE(1b, 2b)
+		     : "+r"(rc)
+		     : "r"(va), "q"(val)
+		     : "memory");
+	return rc;
+}
+
+/* Clear CR0.WP and write kernel text through its own (read-only) mapping. */
+static void attack_text_wp(void)
+{
+	unsigned long flags, cr0;
+	u8 before, flip, after;
+	long rc;
+
+	if (!target) {
+		ATTACK("text-wp", "error", "no target= given");
+		return;
+	}
+	target += 8; /* past any endbr64 */
+	local_irq_save(flags);
+	cr0 = raw_cr0();
+	asm volatile("mov %0, %%cr0" ::"r"(cr0 & ~X86_CR0_WP) : "memory");
+	before = READ_ONCE(*(u8 *)target);
+	flip = before ^ 0x01;
+	rc = store_byte(target, flip);
+	after = READ_ONCE(*(u8 *)target);
+	if (after != before)
+		store_byte(target, before);
+	asm volatile("mov %0, %%cr0" ::"r"(cr0) : "memory");
+	local_irq_restore(flags);
+	ATTACK("text-wp", after != before ? "succeeded" : "blocked",
+	       "at %#lx: write rc %ld, byte %#x -> %#x", target, rc, before, after);
+}
+
+/* Write LSTAR with the value it already has: harmless, but a write all the same. */
+static void attack_lstar(void)
+{
+	u64 v;
+	int rc;
+
+	if (rdmsrl_safe(MSR_LSTAR, &v)) {
+		ATTACK("lstar", "error", "cannot read LSTAR");
+		return;
+	}
+	rc = wrmsrl_safe(MSR_LSTAR, v);
+	ATTACK("lstar", rc ? "blocked" : "succeeded", "wrmsr LSTAR %#llx: rc %d", v, rc);
+}
+
+/* Load a copy of the IDT (identical, so nothing changes for the CPU), then the original. */
+static void attack_lidt(void)
+{
+	struct desc_ptr cur, copy, now;
+	unsigned long flags;
+	void *tbl = (void *)__get_free_page(GFP_KERNEL);
+
+	if (!tbl) {
+		ATTACK("lidt", "error", "no memory");
+		return;
+	}
+	local_irq_save(flags);
+	store_idt(&cur);
+	memcpy(tbl, (void *)cur.address, min_t(size_t, cur.size + 1, PAGE_SIZE));
+	copy.address = (unsigned long)tbl;
+	copy.size = cur.size;
+	asm volatile("lidt %0" ::"m"(copy));
+	store_idt(&now);
+	asm volatile("lidt %0" ::"m"(cur));
+	local_irq_restore(flags);
+	ATTACK("lidt", now.address == copy.address ? "succeeded" : "blocked",
+	       "IDTR base %#lx, after lidt %#lx (copy at %#lx)", cur.address, now.address,
+	       copy.address);
+	free_page((unsigned long)tbl);
+}
+
+/* Ask the VMM to let go: a second lock and a hand-back, both refused once locked. */
+static void attack_hypercalls(void)
+{
+	u64 out[3];
+	long lock = tvmm_hypercall(TVMM_HC_LOCK, 0, 0, 0, out);
+	long devirt = tvmm_hypercall(TVMM_HC_DEVIRT, 0, 0, 0, out);
+	bool blocked = lock == TVMM_EDENIED && devirt == TVMM_EDENIED;
+	ATTACK("hc-unlock", blocked ? "blocked" : "succeeded", "LOCK again: %ld, DEVIRT: %ld", lock,
+	       devirt);
+}
+
+static bool run_attack(const char *name)
+{
+	if (!strcmp(name, "text-alias"))
+		attack_alias("text-alias", target ? target + 8 : 0);
+	else if (!strcmp(name, "rodata-alias"))
+		attack_alias("rodata-alias", target);
+	else if (!strcmp(name, "text-wp"))
+		attack_text_wp();
+	else if (!strcmp(name, "idt-entry"))
+		attack_idt();
+	else if (!strcmp(name, "cr0-wp"))
+		attack_cr("cr0-wp", 0, X86_CR0_WP);
+	else if (!strcmp(name, "cr4-smep"))
+		attack_cr("cr4-smep", 4, X86_CR4_SMEP);
+	else if (!strcmp(name, "cr4-smap"))
+		attack_cr("cr4-smap", 4, X86_CR4_SMAP);
+	else if (!strcmp(name, "lstar"))
+		attack_lstar();
+	else if (!strcmp(name, "lidt"))
+		attack_lidt();
+	else if (!strcmp(name, "hc-unlock"))
+		attack_hypercalls();
+	else
+		return false;
+	return true;
+}
+
 static int __init probe_init(void)
 {
+	if (!strcmp(test, "noop")) {
+		PASS("noop"); /* an unrelated module: loads and unloads, touches nothing */
+		return 0;
+	}
+	if (!strncmp(test, "attack-", 7)) {
+		if (!run_attack(test + 7))
+			ATTACK(test + 7, "error", "unknown attack");
+		return 0;
+	}
 	if (!strcmp(test, "vmmmem"))
 		test_vmmmem();
 	else if (!strcmp(test, "badhc"))

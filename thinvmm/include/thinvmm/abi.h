@@ -14,8 +14,10 @@
 #include <stdint.h>
 #endif
 
+#include <thinvmm/policy.h>
+
 #define TVMM_ABI_MAJOR	 1
-#define TVMM_ABI_MINOR	 0
+#define TVMM_ABI_MINOR	 1
 #define TVMM_ABI_VERSION ((TVMM_ABI_MAJOR << 16) | TVMM_ABI_MINOR)
 
 /* CPUID leaf 0x40000000: EBX:ECX:EDX spell "ThinVMM" padded with NULs. */
@@ -35,7 +37,9 @@
 #define TVMM_HC_STATUS	(TVMM_HC_BASE + 1)
 #define TVMM_HC_LOG	(TVMM_HC_BASE + 2)
 #define TVMM_HC_DEVIRT	(TVMM_HC_BASE + 3)
-#define TVMM_HC_LAST	TVMM_HC_DEVIRT
+#define TVMM_HC_LOCK	(TVMM_HC_BASE + 4)
+#define TVMM_HC_EVENTS	(TVMM_HC_BASE + 5)
+#define TVMM_HC_LAST	TVMM_HC_EVENTS
 
 /* Status codes in RAX, as signed 64-bit values. */
 #define TVMM_OK	       0
@@ -46,7 +50,8 @@
 #define TVMM_EPERM     (-5) /* range touches VMM memory */
 #define TVMM_EDENIED   (-6) /* not allowed now (locked, CPL) */
 #define TVMM_ETOOSMALL (-7) /* buffer too small; RBX = bytes needed */
-#define TVMM_E_MIN     TVMM_ETOOSMALL
+#define TVMM_ENOMEM    (-8) /* the VMM has no memory left for this */
+#define TVMM_E_MIN     TVMM_ENOMEM
 
 /* Largest buffer any call accepts, so one call stays bounded in time. */
 #define TVMM_HC_MAX_BUF (1u << 20)
@@ -92,6 +97,9 @@ struct tvmm_status_cpu {
 	uint64_t exits[TVMM_EXIT_NR];
 };
 
+/* tvmm_status.flags */
+#define TVMM_STATUS_LOCKED 1u /* a policy is applied and locked */
+
 #define TVMM_CPU_OFF	 0u
 #define TVMM_CPU_RUNNING 1u
 
@@ -114,6 +122,66 @@ struct tvmm_status {
 	uint64_t chunk_pa[32];
 	struct tvmm_status_cpu cpu[];
 };
+
+/*
+ * TVMM_HC_LOCK(gpa=RBX, len=RCX, flags=RDX=0): applies the resolved policy
+ * at gpa (thinvmm/policy.h, memory rules as guest-physical ranges) and
+ * locks it; every CPU takes it at its next exit. RBX = the number of the
+ * first bad rule on TVMM_EINVAL/EFAULT/EPERM (~0 for the header). After a
+ * lock, LOCK and DEVIRT return TVMM_EDENIED and are recorded as events.
+ *
+ * TVMM_HC_EVENTS(gpa=RBX, len=RCX, from=RDX): struct tvmm_events, then the
+ * records still held whose seq >= from, oldest first, as many as fit.
+ * RBX = bytes written.
+ */
+enum tvmm_event_kind {
+	TVMM_EV_MEM = 1,       /* access to protected memory */
+	TVMM_EV_CR = 2,	       /* write to a pinned control-register bit */
+	TVMM_EV_MSR_READ = 3,  /* read of a watched MSR */
+	TVMM_EV_MSR_WRITE = 4, /* write of a watched MSR */
+	TVMM_EV_DT = 5,	       /* LIDT / LGDT */
+	TVMM_EV_HYPERCALL = 6, /* a call refused after the lock (index = call number) */
+	TVMM_EV_INIT = 7,      /* INIT signal to a CPU after the lock */
+};
+
+#define TVMM_EV_NO_RULE 0xffffu /* the VMM's own rule (lock, INIT), not the policy's */
+#define TVMM_EV_NO_GVA	(~0ull)
+
+struct tvmm_event {
+	uint64_t seq;	/* 1, 2, ... in order of first hit */
+	uint64_t count; /* hits folded into this record (same cpu, kind, rule, rip, address) */
+	uint64_t rip;	/* guest RIP of the first hit */
+	uint64_t gpa;	/* memory: guest-physical address; otherwise 0 */
+	uint64_t gva;	/* guest-virtual address if the hardware told, else TVMM_EV_NO_GVA */
+	uint64_t value; /* value the guest tried to write, when known */
+	uint32_t cpu;
+	uint32_t index; /* MSR, CR number, TVMM_DT_* or hypercall number */
+	uint16_t rule;	/* the rule's id from the policy, or TVMM_EV_NO_RULE */
+	uint8_t kind;	/* enum tvmm_event_kind */
+	uint8_t access; /* memory: TVMM_PERM_* attempted */
+	uint8_t action; /* TVMM_ACT_* applied */
+	uint8_t pad[3];
+	char rule_name[TVMM_POL_NAME_LEN]; /* the rule's name, "" for TVMM_EV_NO_RULE */
+};
+
+struct tvmm_events {
+	uint64_t hits;		/* violations ever, counted before folding */
+	uint64_t records;	/* records ever made: the newest seq */
+	uint64_t oldest;	/* oldest seq still held (records before it were overwritten) */
+	uint32_t n;		/* records in rec[] */
+	uint32_t size;		/* bytes written */
+	uint32_t locked;	/* 1 once a policy is locked */
+	uint32_t rules;		/* rules in the locked policy */
+	uint64_t nested_splits; /* large nested leaves split to apply it */
+	uint64_t patches;	/* writes let through as jump-label patches (not violations) */
+	uint32_t sites;		/* jump-label sites the VMM knows */
+	uint32_t pad;
+	char policy[TVMM_POL_NAME_LEN]; /* its name */
+	struct tvmm_event rec[];
+};
+
+/* Records the VMM keeps; older ones are overwritten (and counted in oldest). */
+#define TVMM_EVENTS_KEPT 256u
 
 /*
  * TVMM_HC_LOG(gpa=RBX, len=RCX, cursor=RDX): copies log text starting at

@@ -1,0 +1,89 @@
+#!/bin/sh
+# e2e scenario "policy": load thinvmm, lock the default Linux policy, show that a normal
+# workload records no violation, then run the attack suite: every attack must be blocked,
+# recorded under the right rule, and the guest must keep running.
+# The same attacks succeed without thinvmm: scenario-attack-control.sh.
+. "${TVMM_DIR:-/opt/thinvmm}/lib.sh"
+
+N=$(tvmm_ncpus)
+tvmm_heading "scenario policy: $N CPU(s) online, kernel $(uname -r)"
+
+tvmm_heading "load"
+tvmm_dmesg_clear
+tvmm_insmod
+tvmm_result load
+
+tvmm_heading "lock the default policy"
+if tvmm_ensure_loaded; then tvmm_lock linux-default; fi
+tvmm_result lock
+
+tvmm_heading "status says locked"
+if tvmm_ensure_loaded && tvmm_status_all; then
+    grep -q '^policy: locked' /tmp/tvmm-status.out || TVMM_WHY="no 'policy: locked' in thinvmm-ctl status"
+fi
+tvmm_result status-locked
+
+tvmm_heading "no false alarms: workload, module load/unload, file and network I/O"
+if tvmm_loaded; then
+    why=""
+    tvmm_workload || why="$why workload: $TVMM_WHY;"
+    tvmm_probe_test noop || why="$why module load/unload: $TVMM_WHY;"
+    tvmm_net_io || why="$why network: $TVMM_WHY;"
+    hits=$(tvmm_total_hits)
+    tvmm_info "violations recorded: ${hits:-none read}"
+    [ "${hits:-x}" = 0 ] || why="$why $hits violation(s) recorded: $("$TVMM_CTL" events | tvmm_oneline);"
+    TVMM_WHY=$why
+else
+    TVMM_WHY="thinvmm not loaded"
+fi
+tvmm_result no-false-alarms
+
+tvmm_heading "the lock holds: unload and CPU offline are refused"
+TVMM_WHY=""
+if ! tvmm_loaded; then
+    TVMM_WHY="thinvmm not loaded"
+elif tvmm_rmmod_raw thinvmm >/tmp/tvmm-rmmod.out 2>&1; then
+    TVMM_WHY="rmmod thinvmm succeeded after the lock"
+elif ! tvmm_loaded; then
+    TVMM_WHY="thinvmm is gone after a failed rmmod"
+else
+    tvmm_info "rmmod: $(tvmm_oneline </tmp/tvmm-rmmod.out)"
+fi
+tvmm_result unload-refused
+if [ "$N" -gt 1 ]; then
+    TVMM_WHY=""
+    if echo 0 >/sys/devices/system/cpu/cpu1/online 2>/dev/null; then
+        TVMM_WHY="cpu1 went offline after the lock"
+        echo 1 >/sys/devices/system/cpu/cpu1/online
+    fi
+    tvmm_result offline-refused
+fi
+
+tvmm_heading "attacks"
+tvmm_attack text-wp blocked cr0-wp; tvmm_result attack-text-wp
+tvmm_attack text-alias blocked kernel-text; tvmm_result attack-text-alias
+tvmm_attack rodata-alias blocked kernel-rodata; tvmm_result attack-rodata-alias
+tvmm_attack idt-entry blocked idt; tvmm_result attack-idt-entry
+tvmm_attack cr0-wp blocked cr0-wp; tvmm_result attack-cr0-wp
+tvmm_attack cr4-smep blocked cr4-protections; tvmm_result attack-cr4-smep
+tvmm_attack cr4-smap blocked cr4-protections; tvmm_result attack-cr4-smap
+tvmm_attack lstar blocked syscall-msrs; tvmm_result attack-lstar
+tvmm_attack lidt blocked dt-loads; tvmm_result attack-lidt
+tvmm_attack hc-unlock blocked ""; tvmm_result attack-hypercall-unlock
+
+tvmm_heading "probe: vmmmem (after the lock)"
+tvmm_probe_test vmmmem
+tvmm_result attack-vmm-memory
+
+tvmm_heading "probe: badhc (after the lock)"
+tvmm_probe_test badhc
+tvmm_result attack-malformed-hypercalls
+
+tvmm_heading "the guest keeps running"
+if tvmm_workload && tvmm_sigcheck quiet; then :; fi
+tvmm_result still-running
+
+tvmm_heading "violation records"
+tvmm_run /tmp/tvmm-events.out "$TVMM_CTL" events
+tvmm_show /tmp/tvmm-events.out
+tvmm_dmesg_summary

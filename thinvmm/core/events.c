@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Violation records. A hit that repeats one of the last few records (same
+ * CPU, kind, rule, RIP, address and index) only bumps its count, so a storm
+ * of one violation costs one record and a few compares per exit; distinct
+ * hits overwrite the oldest records, and readers learn how many they lost.
+ * Text lines in the log follow the same rule: the first of each record,
+ * then one per power of two of its count.
+ */
+#include "core/vmm.h"
+#include "lib/spinlock.h"
+#include "lib/string.h"
+
+#define FOLD_WINDOW 8u
+
+static struct tvmm_event ring[TVMM_EVENTS_KEPT];
+static uint64_t hits, records;
+static struct spinlock lock;
+
+static const char *const kind_names[] = {"?",	      "memory", "cr",	     "msr-read",
+					 "msr-write", "dt",	"hypercall", "init"};
+static const char *const action_names[] = {"?", "monitor", "deny", "halt"};
+
+static bool same(const struct tvmm_event *a, const struct tvmm_event *b)
+{
+	return a->cpu == b->cpu && a->kind == b->kind && a->rule == b->rule && a->rip == b->rip &&
+	       a->gpa == b->gpa && a->index == b->index && a->access == b->access &&
+	       a->action == b->action;
+}
+
+static void log_event(const struct tvmm_event *e)
+{
+	vmm_log("violation #%llu x%llu: cpu %u %s rule %u '%.32s' %s: rip %#llx gpa %#llx "
+		"gva %#llx index %#x access %u value %#llx",
+		(unsigned long long)e->seq, (unsigned long long)e->count, e->cpu,
+		kind_names[e->kind < 8 ? e->kind : 0], e->rule, e->rule_name,
+		action_names[e->action < 4 ? e->action : 0], (unsigned long long)e->rip,
+		(unsigned long long)e->gpa, (unsigned long long)e->gva, e->index, e->access,
+		(unsigned long long)e->value);
+}
+
+void event_record(const struct tvmm_event *in)
+{
+	struct tvmm_event copy;
+	bool print = false;
+	spin_lock(&lock);
+	hits++;
+	uint64_t look = records < FOLD_WINDOW ? records : FOLD_WINDOW;
+	struct tvmm_event *e = 0;
+	for (uint64_t i = 0; i < look && !e; i++) {
+		struct tvmm_event *r = &ring[(records - 1 - i) % TVMM_EVENTS_KEPT];
+		if (same(r, in))
+			e = r;
+	}
+	if (e) {
+		e->count++;
+		print = !(e->count & (e->count - 1));
+	} else {
+		e = &ring[records % TVMM_EVENTS_KEPT];
+		*e = *in;
+		e->seq = ++records;
+		e->count = 1;
+		print = true;
+	}
+	copy = *e;
+	spin_unlock(&lock);
+	if (print)
+		log_event(&copy);
+}
+
+uint64_t events_hits(void)
+{
+	return __atomic_load_n(&hits, __ATOMIC_RELAXED);
+}
+
+/* Header and the records with seq >= from that fit in len bytes. */
+uint64_t events_read(struct tvmm_events *out, uint64_t len, uint64_t from)
+{
+	spin_lock(&lock);
+	uint64_t oldest = records > TVMM_EVENTS_KEPT ? records - TVMM_EVENTS_KEPT + 1 : 1;
+	if (from < oldest)
+		from = oldest;
+	out->hits = hits;
+	out->records = records;
+	out->oldest = oldest;
+	uint32_t n = 0;
+	for (uint64_t s = from; s <= records; s++, n++) {
+		if (sizeof(*out) + (n + 1) * sizeof(out->rec[0]) > len)
+			break;
+		memcpy(&out->rec[n], &ring[(s - 1) % TVMM_EVENTS_KEPT], sizeof(out->rec[0]));
+	}
+	spin_unlock(&lock);
+	out->n = n;
+	out->size = (uint32_t)(sizeof(*out) + n * sizeof(out->rec[0]));
+	return out->size;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The structural check of a compiled policy, shared by the VMM (which takes
+ * the blob from the guest as hostile), the loader's user-space tool and the
+ * compiler (which checks its own output). Pure: no VMM state, no libc.
+ */
+#ifndef TVMM_CORE_POLCHECK_H
+#define TVMM_CORE_POLCHECK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <thinvmm/policy.h>
+
+/* Which memory-rule kinds a blob may hold at each step. */
+enum pol_stage {
+	POL_SOURCE,   /* compiler output: MEM and MEM_SYM */
+	POL_VA,	      /* tool to loader: MEM and MEM_VA */
+	POL_RESOLVED, /* loader to VMM: MEM only */
+};
+
+struct pol_error {
+	int64_t rule;	 /* index of the bad rule, -1 for the header */
+	const char *why; /* static text */
+};
+
+/* 0, or -1 with err filled. Never reads outside [blob, blob + len). */
+int pol_check(const void *blob, uint64_t len, enum pol_stage stage, struct pol_error *err);
+
+/* The pin-able bits of CR `cr` (0 or 4), and whether an MSR may be named. */
+uint64_t pol_cr_pinnable(uint64_t cr);
+bool pol_msr_known(uint64_t msr);
+
+#endif
