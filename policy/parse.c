@@ -949,6 +949,11 @@ static void report_clash(struct parser *p, uint32_t i, uint32_t j)
 		error_at(p, at.line, at.col, "%s already trapped by rule '%s' (line %u)",
 			 (x->a & y->a & TVMM_DT_LIDT) ? "lidt" : "lgdt", y->name, y->line);
 		break;
+	case TVMM_RULE_PATCH:
+		error_at(p, at.line, at.col,
+			 "only one patch table per policy: rule '%s' (line %u) has it", y->name,
+			 y->line);
+		break;
 	default:
 		error_at(p, at.line, at.col, "overlaps rule '%s' (line %u)", y->name, y->line);
 	}

@@ -39,8 +39,27 @@ tvmm_heading "6. The guest keeps working: a small workload"
 if tvmm_workload; then echo "    workload OK"; else echo "    workload FAILED: $TVMM_WHY"; fi
 pause
 
-tvmm_heading "7. rmmod thinvmm: the CPUs leave the hypervisor"
-if tvmm_rmmod_raw thinvmm; then echo "    unloaded."; else echo "    rmmod failed (status $?)"; fi
-[ -x "$TVMM_SIGCHECK" ] && { "$TVMM_SIGCHECK"; echo "    (tvmm-sigcheck exit status $?; non-zero expected now)"; }
+tvmm_heading "7. An attack before the lock: write kernel text through a fresh alias (succeeds, undone)"
+tvmm_attack text-alias succeeded || echo "    $TVMM_WHY"
+pause
+
+tvmm_heading "8. thinvmm-ctl lock linux-default.bin: kernel text, rodata, IDT, CR0.WP/CR4.SMEP/SMAP, syscall MSRs, LIDT/LGDT"
+[ -x "$TVMM_CTL" ] && "$TVMM_CTL" lock "$TVMM_DIR/linux-default.bin"
+"$TVMM_CTL" status | grep '^policy'
+pause
+
+tvmm_heading "9. The same attacks after the lock (expect: blocked, each recorded)"
+for a in text-alias text-wp rodata-alias idt-entry cr0-wp cr4-smep lstar lidt hc-unlock; do
+    tvmm_attack "$a" blocked || echo "    $TVMM_WHY"
+done
+pause
+
+tvmm_heading "10. thinvmm-ctl events: what the hypervisor recorded"
+"$TVMM_CTL" events
+pause
+
+tvmm_heading "11. The guest keeps working; rmmod is now refused"
+if tvmm_workload; then echo "    workload OK"; else echo "    workload FAILED: $TVMM_WHY"; fi
+if tvmm_rmmod_raw thinvmm 2>&1; then echo "    unloaded (unexpected)"; else echo "    rmmod refused, as it must be after the lock."; fi
 
 tvmm_heading "demo finished"

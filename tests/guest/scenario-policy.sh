@@ -60,6 +60,9 @@ if [ "$N" -gt 1 ]; then
 fi
 
 tvmm_heading "attacks"
+# A follower streams the records as they come (checked after the attacks).
+timeout 300 "$TVMM_CTL" events --follow --json >/tmp/tvmm-follow.out 2>&1 &
+follower=$!
 tvmm_attack text-wp blocked cr0-wp; tvmm_result attack-text-wp
 tvmm_attack text-alias blocked kernel-text; tvmm_result attack-text-alias
 tvmm_attack rodata-alias blocked kernel-rodata; tvmm_result attack-rodata-alias
@@ -70,6 +73,16 @@ tvmm_attack cr4-smap blocked cr4-protections; tvmm_result attack-cr4-smap
 tvmm_attack lstar blocked syscall-msrs; tvmm_result attack-lstar
 tvmm_attack lidt blocked dt-loads; tvmm_result attack-lidt
 tvmm_attack hc-unlock blocked ""; tvmm_result attack-hypercall-unlock
+
+tvmm_heading "events --follow: the attacks above, streamed live"
+kill "$follower" 2>/dev/null
+wait "$follower" 2>/dev/null
+TVMM_WHY=""
+for r in kernel-text kernel-rodata idt cr0-wp cr4-protections syscall-msrs dt-loads; do
+    grep -q "\"rule_name\":\"$r\"" /tmp/tvmm-follow.out || TVMM_WHY="$TVMM_WHY no record for rule $r;"
+done
+tvmm_info "records streamed: $(grep -c '"seq"' /tmp/tvmm-follow.out)"
+tvmm_result events-follow
 
 tvmm_heading "probe: vmmmem (after the lock)"
 tvmm_probe_test vmmmem

@@ -298,7 +298,7 @@ TEST(polcheck_rule_common)
 	BAD_RULE(1, b.r[1].action = 4);
 	BAD_RULE(4, b.r[4].action = 0xff);
 	BAD_RULE(3, b.r[3].kind = 0);
-	BAD_RULE(3, b.r[3].kind = 7);
+	BAD_RULE(3, b.r[3].kind = 8);
 	BAD_RULE(0, b.r[0].kind = 0x101); /* MEM in the low byte only */
 	/* Symbol names on rules that take none. */
 	BAD_RULE(1, b.r[1].sym[0][0] = 'x');

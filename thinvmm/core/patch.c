@@ -13,6 +13,7 @@
  */
 #include "core/decode.h"
 #include "core/vmm.h"
+#include "lib/spinlock.h"
 #include "lib/string.h"
 
 struct patch_site {
@@ -26,6 +27,8 @@ struct jump_entry {
 	int32_t code, target; /* relative to the field's own address */
 	int64_t key;
 };
+
+static struct spinlock site_lock; /* a site's check and write, against other CPUs' */
 
 static const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
 static const uint8_t nop2[2] = {0x66, 0x90};
@@ -85,6 +88,18 @@ static void sort_sites(struct patch_site *a, uint32_t n)
 	}
 }
 
+/*
+ * n bytes at va, which may straddle two pages, to guest-physical memory
+ * that is contiguous (kernel text is): 0 or -1.
+ */
+static int span_to_phys(struct vcpu *v, uint64_t va, uint64_t n, uint64_t *gpa)
+{
+	uint64_t last;
+	if (guest_virt_to_phys(v, va, 1, gpa) || guest_virt_to_phys(v, va + n - 1, 1, &last))
+		return -1;
+	return last == *gpa + n - 1 ? 0 : -1;
+}
+
 /* A site in read-only protected memory (what the table may authorize writes to). */
 static bool protected_text(uint64_t gpa, unsigned len)
 {
@@ -135,7 +150,7 @@ int64_t patch_build(struct vcpu *v, const struct tvmm_pol_rule *r)
 		uint64_t code = va + (int64_t)j.code, target = va + 4 + (int64_t)j.target;
 		int64_t delta = (int64_t)(target - code);
 		/* Sites in freed init code or outside protected text need no help. */
-		if (guest_virt_to_phys(v, code, 5, &gpa) || !protected_text(gpa, 5)) {
+		if (span_to_phys(v, code, 5, &gpa) || !protected_text(gpa, 5)) {
 			skipped++;
 			continue;
 		}
@@ -188,7 +203,7 @@ static bool store_bytes(struct vcpu *v, const struct exit *e, uint8_t *data, uin
 	uint64_t cnt = v->regs[GREG_RCX], dst;
 	if (got < 2 || bytes[0] != 0xf3 || bytes[1] != 0xa4 || !cnt || cnt > 5 ||
 	    (vmm.ops->get(v, GS_RFLAGS) & (1u << 10)) ||
-	    guest_virt_to_phys(v, v->regs[GREG_RDI], cnt, &dst) || dst != e->npf.gpa ||
+	    span_to_phys(v, v->regs[GREG_RDI], cnt, &dst) || dst != e->npf.gpa ||
 	    guest_virt_copy(v, v->regs[GREG_RSI], data, cnt, false))
 		return false;
 	*n = cnt;
@@ -209,11 +224,19 @@ bool patch_write(struct vcpu *v, const struct exit *e)
 	    vmm.ops->get(v, GS_CPL) != 0 || !store_bytes(v, e, data, &n, &len, &rep) ||
 	    e->npf.gpa + n > s->gpa + s->len)
 		return false;
+	/*
+	 * Check and write as one step: two CPUs each writing a legal change to
+	 * the same site must not leave it in a form neither was checked against.
+	 */
+	spin_lock(&site_lock);
 	memcpy(site, phys_ptr(s->gpa), s->len);
 	memcpy(site + (e->npf.gpa - s->gpa), data, n);
-	if (!legal(s, site))
+	bool ok = legal(s, site);
+	if (ok)
+		memcpy(phys_ptr(e->npf.gpa), data, n);
+	spin_unlock(&site_lock);
+	if (!ok)
 		return false;
-	memcpy(phys_ptr(e->npf.gpa), data, n);
 	if (rep) { /* as if REP MOVSB ran to its end */
 		v->regs[GREG_RSI] += n;
 		v->regs[GREG_RDI] += n;

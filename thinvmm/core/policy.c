@@ -158,8 +158,8 @@ int64_t policy_lock(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t flags)
 	p->rules = rules;
 	p->nrules = h->nrules;
 	for (uint32_t i = 0; i < h->nrules && !rc; i++)
-		if (rules[i].kind == TVMM_RULE_PATCH)
-			rc = patch_build(v, &rules[i]);
+		if (rules[i].kind == TVMM_RULE_PATCH && (rc = patch_build(v, &rules[i])))
+			v->regs[GREG_RBX] = i;
 	if (rc) {
 		p->rules = 0;
 		p->nrules = p->nsites = 0;
