@@ -43,6 +43,7 @@ SCENARIOS=(
     "svm-triplefault|2|max|triplefault|stop"
     "svm-policy|2|max|policy"
     "svm-attack-control|2|max|attack-control"
+    "svm-policy-monitor|2|max|policy-monitor"
     "svm-policy-halt|2|max|policy-halt|stop"
     "vmx-novmx|1|p4_prescott_celeron_336|vmx-refuse||bochs"
     # Enable once the VT-x backend passes them (today VM entry fails on Bochs: bochs.log says
