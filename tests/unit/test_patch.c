@@ -945,3 +945,20 @@ TEST(patch_many_sites_sorted)
 	REFUSED(MOV, TEXT_VA + 0xf, int3, 1);
 	CHECK_EQ(vmm.pol.patches, 3 * NMANY);
 }
+
+/* A 5-byte site straddling two (physically contiguous) text pages. */
+TEST(patch_site_across_pages)
+{
+	struct blob b;
+	uint64_t site = TEXT_VA + 0xffd, target = TEXT_VA + 0x1800;
+
+	machine();
+	put_nop(site, 5);
+	put_entry(TAB, 0, site, target);
+	patch_policy(&b, RO_VA + TAB, 16);
+	CHECK_EQ(lock(&b), TVMM_OK);
+	CHECK_EQ(vmm.pol.nsites, 1);
+	CHECK(flip(MOV, site, 5, target, true));
+	CHECK(flip(REP, site, 5, target, false));
+	CHECK_EQ(vmm.pol.patches, 6);
+}
