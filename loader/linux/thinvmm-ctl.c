@@ -306,8 +306,12 @@ static void print_event(const struct tvmm_event *e, int json)
 		       e->index, e->access, e->value);
 		return;
 	}
-	printf("#%" PRIu64 " x%" PRIu64 " cpu %u %s rule %u '%s' %s rip %#" PRIx64, e->seq,
-	       e->count, e->cpu, kind, e->rule, name, act, e->rip);
+	if (e->rule == TVMM_EV_NO_RULE)
+		printf("#%" PRIu64 " x%" PRIu64 " cpu %u %s (the lock itself) %s rip %#" PRIx64,
+		       e->seq, e->count, e->cpu, kind, act, e->rip);
+	else
+		printf("#%" PRIu64 " x%" PRIu64 " cpu %u %s rule %u '%s' %s rip %#" PRIx64, e->seq,
+		       e->count, e->cpu, kind, e->rule, name, act, e->rip);
 	if (e->kind == TVMM_EV_MEM)
 		printf(" gpa %#" PRIx64 " access %s%s%s", e->gpa, e->access & 1 ? "r" : "",
 		       e->access & 2 ? "w" : "", e->access & 4 ? "x" : "");

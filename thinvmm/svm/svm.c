@@ -231,6 +231,7 @@ static void svm_decode(struct vcpu *v, struct exit *e)
 		uint64_t ec = vm->c.exit_info1;
 		e->reason = TVMM_EXIT_NPF;
 		e->npf.gpa = vm->c.exit_info2;
+		e->npf.gva = TVMM_EV_NO_GVA; /* SVM does not report the linear address */
 		e->npf.access = (ec & (1u << 4)) ? ACC_X : (ec & (1u << 1)) ? ACC_W : ACC_R;
 		e->npf.in_walk = ec & (1ull << 33);
 		break;
