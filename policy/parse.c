@@ -751,6 +751,83 @@ static bool dt_stmt(struct parser *p, struct stmt *st)
 	return true;
 }
 
+/* Introspection rules cannot deny: a skipped CR3 load or a swallowed fault breaks the guest. */
+static bool monitor_or_halt(struct parser *p, struct line *l, uint32_t *i, uint8_t *act,
+			    const char *what)
+{
+	uint32_t col;
+	if (!action(p, l, i, act, &col))
+		return false;
+	if (*act == TVMM_ACT_DENY) {
+		error_at(p, l->no, col, "%s can be monitored or halt, not denied", what);
+		return false;
+	}
+	return true;
+}
+
+/* cr3 NAME write ACTION */
+static bool cr3_stmt(struct parser *p, struct stmt *st)
+{
+	struct line *l = st->l;
+	uint8_t act;
+	uint32_t col = st->i < l->n ? l->t[st->i].col : 1;
+	if (!keyword(p, l, &st->i, "write", "the rule name") ||
+	    !monitor_or_halt(p, l, &st->i, &act, "CR3 writes"))
+		return false;
+	struct tvmm_pol_rule *r = add_rec(st, col);
+	r->kind = TVMM_RULE_CR3;
+	r->action = act;
+	return true;
+}
+
+static const struct {
+	const char *name;
+	unsigned vector;
+} exc_names[] = {{"de", 0}, {"ud", 6}, {"np", 11}, {"ss", 12}, {"gp", 13}, {"pf", 14}, {"ac", 17}};
+
+static bool exc_item(struct parser *p, uint32_t line, void *ctx, const char *s, uint32_t n,
+		     uint32_t col)
+{
+	uint64_t *mask = ctx, v = ~0ull;
+	for (unsigned k = 0; k < sizeof(exc_names) / sizeof(exc_names[0]); k++)
+		if (span_is_ci(s, n, exc_names[k].name))
+			v = exc_names[k].vector;
+	if (v == ~0ull && n && n <= 2 && s[0] >= '0' && s[0] <= '9' &&
+	    !number(p, line, col, s, n, false, "vector", &v))
+		return false;
+	if (v > 31 || !(TVMM_EXC_TRAPPABLE & (1u << v))) {
+		error_at(p, line, col,
+			 "exception '%.*s' cannot be trapped: de, ud, np, ss, gp, pf, ac "
+			 "(0, 6, 11, 12, 13, 14, 17)",
+			 (int)(n > 40 ? 40 : n), s);
+		return false;
+	}
+	if (*mask & (1ull << v)) {
+		error_at(p, line, col, "'%.*s' listed twice", (int)n, s);
+		return false;
+	}
+	*mask |= 1ull << v;
+	return true;
+}
+
+/* exception NAME VECTOR[,VECTOR...] ACTION */
+static bool exc_stmt(struct parser *p, struct stmt *st)
+{
+	struct line *l = st->l;
+	struct tok t;
+	uint64_t mask = 0;
+	uint8_t act;
+	if (!next(p, l, &st->i, "exceptions (e.g. ud,gp,pf)", &t) ||
+	    !list(p, l->no, &t, exc_item, &mask) ||
+	    !monitor_or_halt(p, l, &st->i, &act, "exceptions"))
+		return false;
+	struct tvmm_pol_rule *r = add_rec(st, t.col);
+	r->kind = TVMM_RULE_EXC;
+	r->action = act;
+	r->a = mask;
+	return true;
+}
+
 /* patch NAME jump-labels symbols START END: no action (allowed patches are counted). */
 static bool patch_stmt(struct parser *p, struct stmt *st)
 {
@@ -815,11 +892,12 @@ static void rule_stmt(struct parser *p, struct line *l)
 		p->policy_err = true;
 	}
 	bool known = tok_is(kw, "memory") || tok_is(kw, "cr0") || tok_is(kw, "cr4") ||
-		     tok_is(kw, "msr") || tok_is(kw, "dt") || tok_is(kw, "patch");
+		     tok_is(kw, "msr") || tok_is(kw, "dt") || tok_is(kw, "patch") ||
+		     tok_is(kw, "cr3") || tok_is(kw, "exception");
 	if (!known) {
 		error_at(p, l->no, kw->col,
-			 "unknown statement " TOKF
-			 ": expected policy, memory, cr0, cr4, msr, dt or patch (lower case)",
+			 "unknown statement " TOKF ": expected policy, memory, cr0, cr3, cr4, msr, "
+			 "dt, exception or patch (lower case)",
 			 TOKA(kw));
 		return;
 	}
@@ -849,6 +927,10 @@ static void rule_stmt(struct parser *p, struct line *l)
 		ok = msr_stmt(p, &st);
 	else if (tok_is(kw, "patch"))
 		ok = patch_stmt(p, &st);
+	else if (tok_is(kw, "cr3"))
+		ok = cr3_stmt(p, &st);
+	else if (tok_is(kw, "exception"))
+		ok = exc_stmt(p, &st);
 	else
 		ok = dt_stmt(p, &st);
 	if (!ok || !end_of_statement(p, l, st.i))
@@ -948,6 +1030,14 @@ static void report_clash(struct parser *p, uint32_t i, uint32_t j)
 	case TVMM_RULE_DT:
 		error_at(p, at.line, at.col, "%s already trapped by rule '%s' (line %u)",
 			 (x->a & y->a & TVMM_DT_LIDT) ? "lidt" : "lgdt", y->name, y->line);
+		break;
+	case TVMM_RULE_CR3:
+		error_at(p, at.line, at.col, "CR3 writes already trapped by rule '%s' (line %u)",
+			 y->name, y->line);
+		break;
+	case TVMM_RULE_EXC:
+		error_at(p, at.line, at.col, "exception already trapped by rule '%s' (line %u)",
+			 y->name, y->line);
 		break;
 	case TVMM_RULE_PATCH:
 		error_at(p, at.line, at.col,
@@ -1181,6 +1271,23 @@ long pol_unparse(const void *blob, size_t len, char *out, size_t cap, struct pol
 			put_ident(&b, x->sym[1], TVMM_POL_SYM_LEN);
 			put(&b, "    # rule %u, line %u\n", (unsigned)x->id, (unsigned)x->line);
 			continue;
+		case TVMM_RULE_CR3:
+			put(&b, "cr3 ");
+			put_ident(&b, x->name, TVMM_POL_NAME_LEN);
+			put(&b, " write");
+			break;
+		case TVMM_RULE_EXC: {
+			bool first = true;
+			put(&b, "exception ");
+			put_ident(&b, x->name, TVMM_POL_NAME_LEN);
+			put(&b, " ");
+			for (unsigned k = 0; k < sizeof(exc_names) / sizeof(exc_names[0]); k++)
+				if (x->a & (1ull << exc_names[k].vector)) {
+					put(&b, "%s%s", first ? "" : ",", exc_names[k].name);
+					first = false;
+				}
+			break;
+		}
 		case TVMM_RULE_DT:
 			put(&b, "dt ");
 			put_ident(&b, x->name, TVMM_POL_NAME_LEN);

@@ -282,13 +282,13 @@ static int cmd_lock(const char *path)
 
 /* ---- events ---- */
 
-static const char *const kind_names[] = {"?",	      "memory", "cr",	     "msr-read",
-					 "msr-write", "dt",	"hypercall", "init"};
+static const char *const kind_names[] = {"?",  "memory",    "cr",   "msr-read", "msr-write",
+					 "dt", "hypercall", "init", "exception"};
 static const char *const action_names[] = {"?", "monitor", "deny", "halt"};
 
 static void print_event(const struct tvmm_event *e, int json)
 {
-	const char *kind = kind_names[e->kind < 8 ? e->kind : 0];
+	const char *kind = kind_names[e->kind < 9 ? e->kind : 0];
 	const char *act = action_names[e->action < 4 ? e->action : 0];
 	char name[TVMM_POL_NAME_LEN + 1];
 	size_t n = 0;

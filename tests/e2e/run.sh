@@ -50,6 +50,7 @@ SCENARIOS=(
     # "VMENTER FAIL: VMCS guest CS.AR/LIMIT malformed"):
     "vmx-basic|1|corei7_skylake_x|basic||bochs"
     "vmx-policy|1|corei7_skylake_x|policy||bochs"
+    "vmx-policy-monitor|1|corei7_skylake_x|policy-monitor||bochs"
     # "vmx-smp2|2|corei7_skylake_x|basic||bochs"
 )
 STOP_TIMEOUT=${TVMM_E2E_STOP_TIMEOUT:-60}

@@ -6,6 +6,8 @@
  *
  * tvmm-sigcheck --user-hypercall: VMMCALL from user space must raise #UD
  * (SIGILL), as it would without a hypervisor. Exit 0 if it does.
+ * tvmm-sigcheck --ud2: UD2 in user space must raise #UD (SIGILL), with or
+ * without an exception rule trapping #UD on the way. Exit 0 if it does.
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
@@ -23,6 +25,27 @@ static int is_intel(void)
 	unsigned a, b, c, d;
 	__cpuid(0, a, b, c, d);
 	return b == 0x756e6547 && d == 0x49656e69; /* "GenuineIntel" */
+}
+
+/* Runs insn() in a child; 0 if the child died of SIGILL. */
+static int sigill_in_child(void (*insn)(void), const char *what)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		insn();
+		_exit(0);
+	}
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return 2;
+	int ok = WIFSIGNALED(st) && WTERMSIG(st) == SIGILL;
+	printf("%s: %s\n", what, ok ? "SIGILL (#UD)" : "did NOT raise #UD");
+	return ok ? 0 : 1;
+}
+
+static void ud2(void)
+{
+	__asm__ volatile("ud2");
 }
 
 static int user_hypercall(void)
@@ -52,6 +75,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--user-hypercall"))
 		return user_hypercall();
+	if (argc == 2 && !strcmp(argv[1], "--ud2"))
+		return sigill_in_child(ud2, "user-space UD2");
 	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
 	int online = 0, signed_ok = 0;
 	for (long cpu = 0; cpu < ncpu && cpu < CPU_SETSIZE; cpu++) {

@@ -397,7 +397,10 @@ TEST(exit_init)
 TEST(exit_unknown)
 {
 	static const unsigned reasons[] = {
-	    TVMM_EXIT_EXCEPTION, TVMM_EXIT_OTHER, TVMM_EXIT_NR, 200, 0xffffffffu,
+	    TVMM_EXIT_OTHER,
+	    TVMM_EXIT_NR,
+	    200,
+	    0xffffffffu,
 	};
 
 	for (unsigned i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {

@@ -1395,7 +1395,7 @@ TEST(cr_value_ok_cr0)
 	CHECK(cr_value_ok(0, GUEST_CR0, GUEST_CR0 & ~CR0_PG_, 0, 0));
 	CHECK(cr_value_ok(0, GUEST_CR0, GUEST_CR0 & ~CR0_PG_, 1ull << 8, 0)); /* LME only */
 	/* Neither CR0 nor CR4. */
-	CHECK(!cr_value_ok(3, 0, 0, 0, 0));
+	CHECK(cr_value_ok(3, 0, 0, 0, 0)); /* CR3 has its own rules (policy_cr3_*) */
 	CHECK(!cr_value_ok(8, 0, 0, 0, 0));
 }
 
@@ -1863,4 +1863,167 @@ TEST(events_hypercall)
 	CHECK_EQ(out->locked, 0);
 	CHECK_EQ(out->rules, 0);
 	CHECK_EQ(out->policy[0], 0);
+}
+
+/* ---- introspection: CR3 writes and exceptions ---- */
+
+static void introspect_machine(uint8_t cr3_action, uint8_t exc_action, uint32_t vectors)
+{
+	struct blob b;
+
+	machine();
+	blob_init(&b, "introspect");
+	add(&b, TVMM_RULE_CR3, cr3_action, 0, 0, 0);
+	add(&b, TVMM_RULE_EXC, exc_action, 0, vectors, 0);
+	CHECK_EQ(lock_blob(&b), TVMM_OK);
+	CHECK(vmm.pol.cr3_trap);
+	CHECK_EQ(vmm.pol.exc_mask, vectors);
+	fake.gs[GS_RIP] = FAKE_RIP;
+	fake.cr_ok = true;
+	fake.cr_writes = 0;
+	fake.ninject = 0;
+	fake_console_reset();
+}
+
+static struct exit cr3_write(unsigned gpr)
+{
+	struct exit e = {.reason = TVMM_EXIT_CR_ACCESS, .insn_len = 3};
+	e.cr.cr = 3;
+	e.cr.write = true;
+	e.cr.gpr = (uint8_t)gpr;
+	return e;
+}
+
+TEST(policy_cr3_monitor_records_each_address_space)
+{
+	struct tvmm_event e;
+	uint64_t hits;
+
+	introspect_machine(TVMM_ACT_MONITOR, TVMM_ACT_MONITOR, 1u << 6);
+	for (uint64_t k = 1; k <= 3; k++) {
+		hits = events_hits();
+		v.regs[GREG_RDX] = 0x1000 * k;
+		fake.next_exit = cr3_write(GREG_RDX);
+		fake.gs[GS_RIP] = FAKE_RIP;
+		CHECK_EQ(core_handle_exit(&v), ACT_RESUME);
+		/* The write happened, the instruction is done, and the new CR3 is in the record. */
+		CHECK_EQ(fake.cr_writes, (int)k);
+		CHECK_EQ(fake.cr_num, 3);
+		CHECK_EQ(fake.cr_val, 0x1000 * k);
+		CHECK_EQ(fake.gs[GS_RIP], FAKE_RIP + 3);
+		if (EXPECT_EVENT(hits, TVMM_EV_CR, 100, TVMM_ACT_MONITOR, 3, &e))
+			CHECK_EQ(e.value, 0x1000 * k);
+	}
+	/* The same address space again folds into its record. */
+	hits = events_hits();
+	fake.next_exit = cr3_write(GREG_RDX);
+	fake.gs[GS_RIP] = FAKE_RIP;
+	CHECK_EQ(core_handle_exit(&v), ACT_RESUME);
+	CHECK_EQ(events_hits(), hits + 1);
+	CHECK(newest(&e) && e.count == 2 && e.value == 0x3000);
+	CHECK_EQ(fake.ninject, 0);
+}
+
+TEST(policy_cr3_reserved_bits_and_halt)
+{
+	introspect_machine(TVMM_ACT_HALT, TVMM_ACT_MONITOR, 1u << 6);
+	/* The fake CPU has 36 physical-address bits: bit 40 is reserved, #GP, no record. */
+	uint64_t hits = events_hits();
+	v.regs[GREG_RAX] = 1ull << 40;
+	fake.next_exit = cr3_write(GREG_RAX);
+	CHECK_EQ(core_handle_exit(&v), ACT_RESUME);
+	CHECK_EQ(fake.ninject, 1);
+	CHECK_EQ(fake.inject[0].vector, VEC_GP);
+	CHECK_EQ(fake.cr_writes, 0);
+	CHECK_EQ(events_hits(), hits);
+	/* Bit 63 ("no flush") is fine only with CR4.PCIDE. */
+	CHECK(!cr_value_ok(3, 0, 1ull << 63, 0, 0));
+	CHECK(cr_value_ok(3, 0, (1ull << 63) | 0x1000, 0, 1ull << 17));
+	/* halt: recorded, the machine stops, the write never happens. */
+	fake.ninject = 0;
+	fake.gs[GS_RIP] = FAKE_RIP;
+	v.regs[GREG_RAX] = 0x5000;
+	fake.next_exit = cr3_write(GREG_RAX);
+	CHECK_EQ(core_handle_exit(&v), ACT_HALT);
+	CHECK_EQ(fake.cr_writes, 0);
+	CHECK(vmm.stopping);
+}
+
+static struct exit exc_exit(uint8_t vector, bool has_err, uint32_t err, uint64_t cr2)
+{
+	struct exit e = {.reason = TVMM_EXIT_EXCEPTION};
+	e.exc.vector = vector;
+	e.exc.has_err = has_err;
+	e.exc.err = err;
+	e.exc.cr2 = cr2;
+	return e;
+}
+
+TEST(policy_exception_monitor_delivers_it)
+{
+	struct tvmm_event e;
+	uint64_t hits = events_hits();
+
+	introspect_machine(TVMM_ACT_MONITOR, TVMM_ACT_MONITOR, (1u << 6) | (1u << 14));
+	/* #PF: recorded with the address, CR2 set, delivered with its error code, RIP unmoved. */
+	fake.next_exit = exc_exit(14, true, 0x6, 0x7fff1234);
+	CHECK_EQ(core_handle_exit(&v), ACT_RESUME);
+	if (EXPECT_EVENT(hits, TVMM_EV_EXCEPTION, 101, TVMM_ACT_MONITOR, 14, &e)) {
+		CHECK_EQ(e.gva, 0x7fff1234);
+		CHECK_EQ(e.value, 0x6);
+	}
+	CHECK_EQ(fake.gs[GS_CR2], 0x7fff1234);
+	CHECK_EQ(fake.ninject, 1);
+	CHECK_EQ(fake.inject[0].vector, 14);
+	CHECK(fake.inject[0].has_err);
+	CHECK_EQ(fake.inject[0].err, 0x6);
+	CHECK_EQ(fake.gs[GS_RIP], FAKE_RIP);
+	/* #UD: no error code, no address. */
+	hits = events_hits();
+	fake.ninject = 0;
+	fake.next_exit = exc_exit(6, false, 0, 0);
+	CHECK_EQ(core_handle_exit(&v), ACT_RESUME);
+	if (EXPECT_EVENT(hits, TVMM_EV_EXCEPTION, 101, TVMM_ACT_MONITOR, 6, &e))
+		CHECK_EQ(e.gva, TVMM_EV_NO_GVA);
+	CHECK_EQ(fake.ninject, 1);
+	CHECK_EQ(fake.inject[0].vector, 6);
+	CHECK(!fake.inject[0].has_err);
+	/* A vector no rule names (a backend that trapped it anyway) is delivered, not recorded. */
+	hits = events_hits();
+	fake.ninject = 0;
+	fake.next_exit = exc_exit(13, true, 0, 0);
+	CHECK_EQ(core_handle_exit(&v), ACT_RESUME);
+	CHECK_EQ(events_hits(), hits);
+	CHECK_EQ(fake.ninject, 1);
+	CHECK_EQ(fake.inject[0].vector, 13);
+}
+
+TEST(policy_exception_halt_stops)
+{
+	introspect_machine(TVMM_ACT_MONITOR, TVMM_ACT_HALT, 1u << 13);
+	fake.next_exit = exc_exit(13, true, 0, 0);
+	CHECK_EQ(core_handle_exit(&v), ACT_HALT);
+	CHECK(vmm.stopping);
+	CHECK_EQ(fake.ninject, 0);
+}
+
+TEST(policy_introspection_rules_checked)
+{
+	struct blob b;
+	struct pol_error err;
+
+	blob_init(&b, "x");
+	add(&b, TVMM_RULE_CR3, TVMM_ACT_DENY, 0, 0, 0);
+	CHECK(pol_check(&b, blob_len(&b), POL_RESOLVED, &err) != 0);
+	blob_init(&b, "x");
+	add(&b, TVMM_RULE_EXC, TVMM_ACT_MONITOR, 0, 1u << 1, 0); /* #DB: not trappable */
+	CHECK(pol_check(&b, blob_len(&b), POL_RESOLVED, &err) != 0);
+	blob_init(&b, "x");
+	add(&b, TVMM_RULE_EXC, TVMM_ACT_MONITOR, 0, 1u << 6, 0);
+	add(&b, TVMM_RULE_EXC, TVMM_ACT_HALT, 0, (1u << 6) | (1u << 13), 0);
+	CHECK(pol_check(&b, blob_len(&b), POL_RESOLVED, &err) != 0 && err.rule == 1);
+	blob_init(&b, "x");
+	add(&b, TVMM_RULE_CR3, TVMM_ACT_MONITOR, 0, 0, 0);
+	add(&b, TVMM_RULE_CR3, TVMM_ACT_HALT, 0, 0, 0);
+	CHECK(pol_check(&b, blob_len(&b), POL_RESOLVED, &err) != 0 && err.rule == 1);
 }

@@ -46,6 +46,19 @@ static uint64_t cr4_known(void)
 bool cr_value_ok(unsigned cr, uint64_t old, uint64_t val, uint64_t efer, uint64_t cr3)
 {
 	bool long_mode = efer & EFER_LMA;
+	if (cr == 3) {
+		/* Here the last argument is CR4: with PCIDE, bit 63 means "do not flush". */
+		struct cpuid_regs r;
+		unsigned bits = 36;
+		cpuid(0x80000000, 0, &r);
+		if (r.eax >= 0x80000008) {
+			cpuid(0x80000008, 0, &r);
+			bits = r.eax & 0xff;
+		}
+		uint64_t v = (cr3 & CR4_PCIDE) ? val & ~(1ull << 63) : val;
+		(void)old;
+		return bits >= 64 || !(v >> bits);
+	}
 	if (cr == 0) {
 		uint64_t known = CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP |
 				 CR0_AM | CR0_NW | CR0_CD | CR0_PG;

@@ -4,8 +4,11 @@
  * CPU, kind, rule, RIP, address and index) only bumps its count, so a storm
  * of one violation costs one record and a few compares per exit; distinct
  * hits overwrite the oldest records, and readers learn how many they lost.
- * Text lines in the log follow the same rule: the first of each record,
- * then one per power of two of its count.
+ * Text lines in the log are rationed the same way: a record's first hit,
+ * then its count each time it reaches a power of two. CR3 records (one per
+ * address space) are the exception: only the 1st, 2nd, 4th, 8th... get a
+ * line, since the serial console is slow. The records themselves are
+ * complete.
  */
 #include "core/vmm.h"
 #include "lib/spinlock.h"
@@ -14,18 +17,20 @@
 #define FOLD_WINDOW 8u
 
 static struct tvmm_event ring[TVMM_EVENTS_KEPT];
-static uint64_t hits, records;
+static uint64_t hits, records, cr3_records;
 static struct spinlock lock;
 
-static const char *const kind_names[] = {"?",	      "memory", "cr",	     "msr-read",
-					 "msr-write", "dt",	"hypercall", "init"};
+static const char *const kind_names[] = {"?",  "memory",    "cr",   "msr-read", "msr-write",
+					 "dt", "hypercall", "init", "exception"};
 static const char *const action_names[] = {"?", "monitor", "deny", "halt"};
 
 static bool same(const struct tvmm_event *a, const struct tvmm_event *b)
 {
 	return a->cpu == b->cpu && a->kind == b->kind && a->rule == b->rule && a->rip == b->rip &&
 	       a->gpa == b->gpa && a->index == b->index && a->access == b->access &&
-	       a->action == b->action;
+	       a->action == b->action &&
+	       /* each address space a CR3 rule sees is worth its own record */
+	       (a->kind != TVMM_EV_CR || a->index != 3 || a->value == b->value);
 }
 
 static void log_event(const struct tvmm_event *e)
@@ -33,7 +38,7 @@ static void log_event(const struct tvmm_event *e)
 	vmm_log("violation #%llu x%llu: cpu %u %s rule %u '%.32s' %s: rip %#llx gpa %#llx "
 		"gva %#llx index %#x access %u value %#llx",
 		(unsigned long long)e->seq, (unsigned long long)e->count, e->cpu,
-		kind_names[e->kind < 8 ? e->kind : 0], e->rule, e->rule_name,
+		kind_names[e->kind < 9 ? e->kind : 0], e->rule, e->rule_name,
 		action_names[e->action < 4 ? e->action : 0], (unsigned long long)e->rip,
 		(unsigned long long)e->gpa, (unsigned long long)e->gva, e->index, e->access,
 		(unsigned long long)e->value);
@@ -61,6 +66,10 @@ void event_record(const struct tvmm_event *in)
 		e->seq = ++records;
 		e->count = 1;
 		print = true;
+		if (e->kind == TVMM_EV_CR && e->index == 3) {
+			cr3_records++;
+			print = !(cr3_records & (cr3_records - 1));
+		}
 	}
 	copy = *e;
 	spin_unlock(&lock);

@@ -128,6 +128,15 @@ static enum action handle_cr(struct vcpu *v, const struct exit *e)
 		return ACT_RESUME;
 	}
 	unsigned cr = e->cr.cr;
+	if (cr == 3) {
+		if (!cr_value_ok(3, o->get(v, GS_CR3), val, o->get(v, GS_EFER),
+				 o->get(v, GS_CR4))) {
+			inject_gp(v);
+			return ACT_RESUME;
+		}
+		if (policy_cr3(v, val) == ACT_HALT)
+			return ACT_HALT;
+	}
 	uint64_t old = o->get(v, cr == 0 ? GS_CR0 : GS_CR4);
 	if (cr == 0 || cr == 4) {
 		if (!cr_value_ok(cr, old, val, o->get(v, GS_EFER), o->get(v, GS_CR3))) {
@@ -293,6 +302,8 @@ enum action core_handle_exit(struct vcpu *v)
 		return handle_cr(v, &e);
 	case TVMM_EXIT_DT_ACCESS:
 		return handle_dt(v, &e);
+	case TVMM_EXIT_EXCEPTION:
+		return policy_exception(v, &e);
 	case TVMM_EXIT_XSETBV:
 		handle_xsetbv(v, &e);
 		break;

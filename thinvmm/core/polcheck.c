@@ -123,6 +123,16 @@ static const char *check_rule(const struct tvmm_pol_rule *r, enum pol_stage stag
 		if (!r->perm || (r->perm & ~(TVMM_PERM_R | TVMM_PERM_W)))
 			return "MSR rule must trap read, write or both";
 		return 0;
+	case TVMM_RULE_CR3:
+		if (r->perm || r->a || r->b || r->action == TVMM_ACT_DENY)
+			return "cr3 rule: monitor or halt, nothing else";
+		return 0;
+	case TVMM_RULE_EXC:
+		if (r->perm || r->b || !r->a || (r->a & ~(uint64_t)TVMM_EXC_TRAPPABLE))
+			return "exception rule: vectors 0, 6, 11, 12, 13, 14, 17 only";
+		if (r->action == TVMM_ACT_DENY)
+			return "exceptions can be monitored or halt, not denied";
+		return 0;
 	case TVMM_RULE_DT:
 		if (r->perm || r->b || !r->a || (r->a & ~(uint64_t)(TVMM_DT_LIDT | TVMM_DT_LGDT)))
 			return "descriptor-table rule: lidt and/or lgdt only";
@@ -144,7 +154,10 @@ static bool clash(const struct tvmm_pol_rule *x, const struct tvmm_pol_rule *y)
 		return false;
 	switch (x->kind) {
 	case TVMM_RULE_PATCH:
-		return true; /* one table */
+	case TVMM_RULE_CR3:
+		return true; /* one of each */
+	case TVMM_RULE_EXC:
+		return (x->a & y->a) != 0;
 	case TVMM_RULE_CR:
 		return x->a == y->a && (x->b & y->b);
 	case TVMM_RULE_MSR:

@@ -101,6 +101,10 @@ static void summarize(struct policy *p)
 			p->cr_mask[r->a] |= r->b;
 		else if (r->kind == TVMM_RULE_DT)
 			p->dt_mask |= (uint8_t)r->a;
+		else if (r->kind == TVMM_RULE_CR3)
+			p->cr3_trap = true;
+		else if (r->kind == TVMM_RULE_EXC)
+			p->exc_mask |= (uint32_t)r->a;
 		else if (r->kind == TVMM_RULE_MSR && vmm.ops->msr_intercept)
 			vmm.ops->msr_intercept((uint32_t)r->a, r->perm & TVMM_PERM_R,
 					       r->perm & TVMM_PERM_W);
@@ -365,4 +369,45 @@ enum policy_verdict policy_dt(struct vcpu *v, unsigned which, uint64_t gva)
 		return PV_DENY;
 	}
 	return PV_ALLOW;
+}
+
+/* ---- introspection ---- */
+
+static const struct tvmm_pol_rule *find_kind(uint16_t kind, uint64_t bit)
+{
+	const struct policy *p = &vmm.pol;
+	for (uint32_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].kind == kind && (!bit || (p->rules[i].a & bit)))
+			return &p->rules[i];
+	return 0;
+}
+
+/* A CR3 write (the new address space is the value); it always happens unless halt. */
+enum action policy_cr3(struct vcpu *v, uint64_t val)
+{
+	const struct tvmm_pol_rule *r;
+	if (!__atomic_load_n(&vmm.pol.locked, __ATOMIC_ACQUIRE) ||
+	    !(r = find_kind(TVMM_RULE_CR3, 0)))
+		return ACT_RESUME;
+	record(v, r, TVMM_EV_CR, 0, TVMM_EV_NO_GVA, val, 3, 0);
+	return r->action == TVMM_ACT_HALT ? stop(v, "policy: halt on a CR3 rule") : ACT_RESUME;
+}
+
+/* A trapped exception: recorded, then delivered to the guest as the hardware would have. */
+enum action policy_exception(struct vcpu *v, const struct exit *e)
+{
+	const struct tvmm_pol_rule *r = 0;
+	if (__atomic_load_n(&vmm.pol.locked, __ATOMIC_ACQUIRE) && e->exc.vector < 32)
+		r = find_kind(TVMM_RULE_EXC, 1ull << e->exc.vector);
+	if (r) {
+		record(v, r, TVMM_EV_EXCEPTION, 0,
+		       e->exc.vector == 14 ? e->exc.cr2 : TVMM_EV_NO_GVA, e->exc.err, e->exc.vector,
+		       0);
+		if (r->action == TVMM_ACT_HALT)
+			return stop(v, "policy: halt on an exception rule");
+	}
+	if (e->exc.vector == 14)
+		vmm.ops->set(v, GS_CR2, e->exc.cr2);
+	vmm.ops->inject_exception(v, e->exc.vector, e->exc.has_err, e->exc.err);
+	return ACT_RESUME;
 }

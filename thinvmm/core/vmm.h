@@ -84,6 +84,12 @@ struct exit {
 		struct {
 			uint8_t which; /* TVMM_DT_* loaded; 0: another DT instruction */
 		} dt;
+		struct {
+			uint8_t vector;
+			bool has_err;
+			uint32_t err;
+			uint64_t cr2; /* #PF: the faulting address */
+		} exc;
 	};
 };
 
@@ -201,6 +207,8 @@ struct policy {
 	char name[TVMM_POL_NAME_LEN];
 	uint64_t cr_mask[5];	  /* pinned bits of CR0 and CR4 */
 	uint8_t dt_mask;	  /* TVMM_DT_* trapped */
+	bool cr3_trap;		  /* CR3 writes trap */
+	uint32_t exc_mask;	  /* exceptions that trap */
 	uint64_t splits;	  /* nested large leaves split to apply the memory rules */
 	struct patch_site *sites; /* jump-label sites, by guest-physical address */
 	uint32_t nsites;
@@ -269,6 +277,8 @@ bool policy_npf(struct vcpu *v, const struct exit *e, enum action *act);
 enum action policy_cr(struct vcpu *v, unsigned cr, uint64_t old, uint64_t *val);
 enum policy_verdict policy_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t value);
 enum policy_verdict policy_dt(struct vcpu *v, unsigned which, uint64_t gva);
+enum action policy_cr3(struct vcpu *v, uint64_t val);
+enum action policy_exception(struct vcpu *v, const struct exit *e);
 void policy_refused_call(struct vcpu *v, uint64_t nr);
 void policy_refused_init(struct vcpu *v);
 

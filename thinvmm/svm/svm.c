@@ -170,6 +170,9 @@ static void svm_apply_policy(struct vcpu *v)
 		c->icpt_cr |= 1u << (16 + 0);
 	if (p->cr_mask[4])
 		c->icpt_cr |= 1u << (16 + 4);
+	if (p->cr3_trap)
+		c->icpt_cr |= 1u << (16 + 3);
+	c->icpt_exc |= p->exc_mask;
 	if (p->dt_mask & TVMM_DT_LIDT)
 		c->icpt_misc1 |= ICPT1_IDTR_W;
 	if (p->dt_mask & TVMM_DT_LGDT)
@@ -249,6 +252,7 @@ static void svm_decode(struct vcpu *v, struct exit *e)
 		e->reason = TVMM_EXIT_SHUTDOWN;
 		break;
 	case SVM_EXIT_CR0_W:
+	case SVM_EXIT_CR3_W:
 	case SVM_EXIT_CR4_W:
 		e->reason = TVMM_EXIT_CR_ACCESS;
 		e->cr.cr = (uint8_t)(code - SVM_EXIT_CR0_W);
@@ -270,6 +274,14 @@ static void svm_decode(struct vcpu *v, struct exit *e)
 		break;
 	default:
 		e->reason = TVMM_EXIT_OTHER;
+		if (code >= SVM_EXIT_EXC_0 && code < SVM_EXIT_EXC_0 + 32) {
+			unsigned vec = (unsigned)(code - SVM_EXIT_EXC_0);
+			e->reason = TVMM_EXIT_EXCEPTION;
+			e->exc.vector = (uint8_t)vec;
+			e->exc.has_err = vec == 8 || (vec >= 10 && vec <= 14) || vec == 17;
+			e->exc.err = (uint32_t)vm->c.exit_info1;
+			e->exc.cr2 = vm->c.exit_info2;
+		}
 	}
 	/* Prefixes can make an instruction longer than its opcode: trust NRIP when we have it. */
 	if (has_nrips && e->insn_len && vm->c.next_rip > vm->s.rip &&
@@ -315,6 +327,9 @@ static void svm_set(struct vcpu *v, enum gstate g, uint64_t val)
 	case GS_RFLAGS:
 		vm->s.rflags = val;
 		break;
+	case GS_CR2:
+		vm->s.cr2 = val;
+		break;
 	default:
 		break;
 	}
@@ -336,6 +351,8 @@ static bool svm_cr_write(struct vcpu *v, unsigned cr, uint64_t val)
 	struct vmcb *vm = svm(v)->vmcb;
 	if (cr == 0)
 		vm->s.cr0 = val;
+	else if (cr == 3)
+		vm->s.cr3 = val & ~(1ull << 63); /* "no flush" is a hint; we flush anyway */
 	else if (cr == 4)
 		vm->s.cr4 = val;
 	else

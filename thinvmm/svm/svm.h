@@ -77,7 +77,9 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "vmcb");
 #define ICPT2_SKINIT   (1u << 6)
 
 #define SVM_EXIT_CR0_W	  0x10
+#define SVM_EXIT_CR3_W	  0x13
 #define SVM_EXIT_CR4_W	  0x14
+#define SVM_EXIT_EXC_0	  0x40 /* + vector */
 #define SVM_EXIT_INIT	  0x63
 #define SVM_EXIT_IDTR_W	  0x6a
 #define SVM_EXIT_GDTR_W	  0x6b

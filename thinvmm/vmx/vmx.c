@@ -17,7 +17,8 @@
 
 struct vmx_config {
 	uint32_t pin, proc, proc2, exit, entry;
-	bool dt_exiting; /* descriptor-table exiting can be turned on */
+	bool dt_exiting;  /* descriptor-table exiting can be turned on */
+	bool cr3_exiting; /* CR3-load exiting can be turned on */
 	uint64_t eptp_flags;
 	uint32_t revision;
 };
@@ -141,6 +142,8 @@ static int vmx_init(void)
 	for (uint32_t m = MSR_VMX_BASIC; m <= MSR_VMX_LAST; m++)
 		vmx_msr_intercept(m, true, true);
 	cfg.dt_exiting = (rdmsr(MSR_VMX_PROCBASED2) >> 32) & PROC2_DESC_TABLE;
+	cfg.cr3_exiting = (rdmsr(true_ctls ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED) >> 32) &
+			  PROC_CR3_LOAD_EXIT;
 	return TVMM_L_OK;
 }
 
@@ -210,6 +213,8 @@ static int fill_vmcs(struct vcpu *v, uint64_t rsp, uint64_t rip)
 	bad |= vmwrite(VMCS_EXIT_CTLS, cfg.exit);
 	bad |= vmwrite(VMCS_ENTRY_CTLS, cfg.entry);
 	bad |= vmwrite(VMCS_EXC_BITMAP, 0);
+	bad |= vmwrite(VMCS_PFEC_MASK, 0); /* with #PF in the bitmap: every page fault */
+	bad |= vmwrite(VMCS_PFEC_MATCH, 0);
 	bad |= vmwrite(VMCS_CR3_TARGET_COUNT, 0);
 	bad |= vmwrite(VMCS_MSR_BITMAP, vmm_va_to_pa(msr_bitmap));
 	bad |= vmwrite(VMCS_EPTP, vmm.nested.root_pa | cfg.eptp_flags);
@@ -314,11 +319,15 @@ static void vmx_apply_policy(struct vcpu *v)
 	vmwrite(VMCS_CR4_MASK, CR4_VMXE | p->cr_mask[4]);
 	if (p->dt_mask && cfg.dt_exiting)
 		vmwrite(VMCS_PROC_CTLS2, vmread(VMCS_PROC_CTLS2) | PROC2_DESC_TABLE);
+	if (p->cr3_trap && cfg.cr3_exiting)
+		vmwrite(VMCS_PROC_CTLS, vmread(VMCS_PROC_CTLS) | PROC_CR3_LOAD_EXIT);
+	vmwrite(VMCS_EXC_BITMAP, p->exc_mask);
 }
 
 static bool vmx_rule_supported(const struct tvmm_pol_rule *r)
 {
-	return r->kind != TVMM_RULE_DT || cfg.dt_exiting;
+	return (r->kind != TVMM_RULE_DT || cfg.dt_exiting) &&
+	       (r->kind != TVMM_RULE_CR3 || cfg.cr3_exiting);
 }
 
 /* CR0/CR4 as VMX operation requires them (SDM A.7, A.8). */
@@ -424,6 +433,18 @@ static void vmx_decode(struct vcpu *v, struct exit *e)
 		e->cr.gpr = q.gpr;
 		break;
 	}
+	case VMX_EXIT_EXC_NMI: {
+		uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
+		e->reason = TVMM_EXIT_OTHER;
+		if (((info >> 8) & 7) == 3) { /* a hardware exception from the bitmap */
+			e->reason = TVMM_EXIT_EXCEPTION;
+			e->exc.vector = (uint8_t)info;
+			e->exc.has_err = (info >> 11) & 1;
+			e->exc.err = (uint32_t)vmread(VMCS_EXIT_INTR_ERR);
+			e->exc.cr2 = qual;
+		}
+		break;
+	}
 	case VMX_EXIT_GDTR_IDTR:
 	case VMX_EXIT_LDTR_TR: {
 		struct dt_info d;
@@ -503,6 +524,9 @@ static void vmx_set(struct vcpu *v, enum gstate g, uint64_t val)
 		break;
 	case GS_RFLAGS:
 		vmwrite(VMCS_GUEST_RFLAGS, val);
+		break;
+	case GS_CR2:
+		__asm__ volatile("mov %0, %%cr2" ::"r"(val)); /* VMX leaves CR2 to us */
 		break;
 	default:
 		break;
@@ -597,6 +621,8 @@ static bool vmx_cr_write(struct vcpu *v, unsigned cr, uint64_t val)
 			return false;
 		vmwrite(VMCS_CR0_SHADOW, val);
 		vmwrite(VMCS_GUEST_CR0, val);
+	} else if (cr == 3) {
+		vmwrite(VMCS_GUEST_CR3, val & ~(1ull << 63)); /* "no flush" is a hint */
 	} else if (cr == 4) {
 		if ((val & CR4_VMXE) || !fixed_bits_ok(vmread(VMCS_GUEST_CR0), val | CR4_VMXE))
 			return false; /* VMXE is reserved on a CPU without VMX: #GP */

@@ -36,6 +36,8 @@
 #define VMCS_PIN_CTLS	       0x4000
 #define VMCS_PROC_CTLS	       0x4002
 #define VMCS_EXC_BITMAP	       0x4004
+#define VMCS_PFEC_MASK	       0x4006
+#define VMCS_PFEC_MATCH	       0x4008
 #define VMCS_CR3_TARGET_COUNT  0x400a
 #define VMCS_EXIT_CTLS	       0x400c
 #define VMCS_EXIT_MSR_STORE_N  0x400e
@@ -49,6 +51,7 @@
 #define VMCS_INSN_ERROR	       0x4400
 #define VMCS_EXIT_REASON       0x4402
 #define VMCS_EXIT_INTR_INFO    0x4404
+#define VMCS_EXIT_INTR_ERR     0x4406
 #define VMCS_IDT_VEC_INFO      0x4408
 #define VMCS_IDT_VEC_ERR       0x440a
 #define VMCS_EXIT_INSN_LEN     0x440c
@@ -144,6 +147,7 @@
 #define CR4_VMXE       (1ull << 13)
 
 /* Controls */
+#define PROC_CR3_LOAD_EXIT  (1u << 15)
 #define PROC_USE_MSR_BITMAP (1u << 28)
 #define PROC_SECONDARY	    (1u << 31)
 #define PROC2_EPT	    (1u << 1)
@@ -164,6 +168,7 @@
 #define ENTRY_LOAD_EFER	    (1u << 15)
 
 /* Basic exit reasons */
+#define VMX_EXIT_EXC_NMI       0
 #define VMX_EXIT_TRIPLE_FAULT  2
 #define VMX_EXIT_INIT	       3
 #define VMX_EXIT_SIPI	       4

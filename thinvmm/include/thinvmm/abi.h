@@ -142,6 +142,7 @@ enum tvmm_event_kind {
 	TVMM_EV_DT = 5,	       /* LIDT / LGDT */
 	TVMM_EV_HYPERCALL = 6, /* a call refused after the lock (index = call number) */
 	TVMM_EV_INIT = 7,      /* INIT signal to a CPU after the lock */
+	TVMM_EV_EXCEPTION = 8, /* a trapped exception (index = vector, value = error code) */
 };
 
 #define TVMM_EV_NO_RULE 0xffffu /* the VMM's own rule (lock, INIT), not the policy's */
@@ -153,7 +154,7 @@ struct tvmm_event {
 	uint64_t rip;	/* guest RIP of the first hit */
 	uint64_t gpa;	/* memory: guest-physical address; otherwise 0 */
 	uint64_t gva;	/* guest-virtual address if the hardware told, else TVMM_EV_NO_GVA */
-	uint64_t value; /* value the guest tried to write, when known */
+	uint64_t value; /* value the guest tried to write (CR3: the new CR3), or error code */
 	uint32_t cpu;
 	uint32_t index; /* MSR, CR number, TVMM_DT_* or hypercall number */
 	uint16_t rule;	/* the rule's id from the policy, or TVMM_EV_NO_RULE */

@@ -51,7 +51,21 @@ enum tvmm_rule_kind {
 	 * such writes are counted, they are not violations.
 	 */
 	TVMM_RULE_PATCH = 7,
+	/*
+	 * Introspection: every write to CR3 (each address-space switch) traps.
+	 * action monitor or halt; the write itself always happens.
+	 */
+	TVMM_RULE_CR3 = 8,
+	/*
+	 * Introspection: the exceptions in a (bit per vector, TVMM_EXC_TRAPPABLE
+	 * only) trap, then reach the guest as they would have. monitor or halt.
+	 */
+	TVMM_RULE_EXC = 9,
 };
+
+/* Faults the VMM can trap and deliver unchanged: #DE #UD #NP #SS #GP #PF #AC. */
+#define TVMM_EXC_TRAPPABLE                                                                         \
+	((1u << 0) | (1u << 6) | (1u << 11) | (1u << 12) | (1u << 13) | (1u << 14) | (1u << 17))
 
 /* Memory rules: the accesses allowed. Reads are always allowed. */
 #define TVMM_PERM_R 1u
