@@ -94,6 +94,17 @@ void *fake_mem_ptr(uint64_t gpa); /* NULL outside every window, no failure */
 void fake_mem_reset(void);	  /* frees every window (fake_reset() does it) */
 extern int fake_phys_ptr_calls;
 
+/* ---- guest page tables (fake_gpt.c) ---- */
+
+/*
+ * A 4-level guest paging tree in a new window of npages at base (the root is
+ * base, the other tables follow); returns the root for GS_CR3. fake_gpt_map
+ * maps one 4 KiB page present, writable, supervisor.
+ */
+uint64_t fake_gpt_init(uint64_t base, unsigned npages);
+void fake_gpt_map(uint64_t gva, uint64_t gpa);
+void fake_gpt_map_range(uint64_t gva, uint64_t gpa, uint64_t size);
+
 /* vmm_image_hash() returns this. */
 #define FAKE_IMAGE_HASH 0x0123456789abcdefull
 

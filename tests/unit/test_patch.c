@@ -56,9 +56,6 @@
 #define W_ TVMM_PERM_W
 #define X_ TVMM_PERM_X
 
-#define PT_P  (1ull << 0)
-#define PT_RW (1ull << 1)
-#define PT_US (1ull << 2)
 
 static const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
 static const uint8_t nop2[2] = {0x66, 0x90};
@@ -75,36 +72,6 @@ struct blob {
 static struct vcpu v;
 static uint32_t next_cpu = 3000;
 static uint8_t *text, *rodata, *data, *code;
-static uint64_t next_gtable;
-
-static uint64_t *gtable(uint64_t gpa)
-{
-	return (uint64_t *)fake_mem_ptr(gpa);
-}
-
-/* A 4 KiB guest mapping gva -> gpa, 4-level, tables from TABLES up. */
-static void gmap(uint64_t gva, uint64_t gpa)
-{
-	uint64_t table = TABLES;
-
-	for (int level = 4; level > 1; level--) {
-		uint64_t *e = &gtable(table)[(gva >> (12 + 9 * (level - 1))) & 511];
-		if (!(*e & PT_P)) {
-			if (!CHECK(next_gtable < TABLES + NTABLES * 4096))
-				return;
-			*e = next_gtable | PT_P | PT_RW | PT_US;
-			next_gtable += 4096;
-		}
-		table = *e & 0x000ffffffffff000ull;
-	}
-	gtable(table)[(gva >> 12) & 511] = gpa | PT_P | PT_RW;
-}
-
-static void gmap_range(uint64_t gva, uint64_t gpa, uint64_t size)
-{
-	for (uint64_t off = 0; off < size; off += 4096)
-		gmap(gva + off, gpa + off);
-}
 
 static void machine(void)
 {
@@ -131,20 +98,19 @@ static void machine(void)
 	CHECK_EQ(pt_init(&vmm.nested), 0);
 	CHECK_EQ(pt_map(&vmm.nested, 0, 0, GiB(4), ACC_RWX, PT_MT_WB, 3), 0);
 	fake_mem_add(BLOB_GPA, 0x10000, 0);
-	fake_mem_add(TABLES, NTABLES * 4096, 0);
+	fake_gpt_init(TABLES, NTABLES);
 	code = fake_mem_add(CODE, 4096, 0x90);
 	text = fake_mem_add(TEXT, TEXT_SIZE, 0xcc);
 	rodata = fake_mem_add(RODATA, RODATA_SIZE, 0);
 	data = fake_mem_add(DATA, DATA_SIZE, 0);
 	fake_mem_add(RWDATA, 0x1000, 0);
-	next_gtable = TABLES + 4096;
-	gmap(RIP_PAGE, CODE);
-	gmap_range(TEXT_VA, TEXT, TEXT_SIZE);
-	gmap_range(POKE_VA, TEXT, TEXT_SIZE);
-	gmap_range(RO_VA, RODATA, RODATA_SIZE);
-	gmap(RO_VA + RODATA_SIZE, DATA); /* just past the read-only table: writable */
-	gmap_range(DATA_VA, DATA, DATA_SIZE);
-	gmap(RW_VA, RWDATA);
+	fake_gpt_map(RIP_PAGE, CODE);
+	fake_gpt_map_range(TEXT_VA, TEXT, TEXT_SIZE);
+	fake_gpt_map_range(POKE_VA, TEXT, TEXT_SIZE);
+	fake_gpt_map_range(RO_VA, RODATA, RODATA_SIZE);
+	fake_gpt_map(RO_VA + RODATA_SIZE, DATA); /* just past the read-only table: writable */
+	fake_gpt_map_range(DATA_VA, DATA, DATA_SIZE);
+	fake_gpt_map(RW_VA, RWDATA);
 	fake.gs[GS_CR3] = TABLES;
 	fake.gs[GS_CR4] = 1ull << 5;				      /* PAE */
 	fake.gs[GS_EFER] = (1ull << 8) | (1ull << 10) | (1ull << 11); /* LME LMA NXE */

@@ -488,7 +488,6 @@ static struct vcpu v;
 static uint32_t next_cpu = 1000;
 static uint64_t pool_base; /* table pages after the machine's map */
 static uint8_t *guest_blob, *code;
-static uint64_t next_gtable;
 
 static uint64_t reg0(int i)
 {
@@ -990,41 +989,13 @@ TEST(policy_lock_no_memory)
 
 /* ---- memory rules: nested page faults ---- */
 
-#define PT_P  (1ull << 0)
-#define PT_RW (1ull << 1)
-#define PT_US (1ull << 2)
-
-static uint64_t *gtable(uint64_t gpa)
-{
-	return (uint64_t *)fake_mem_ptr(gpa);
-}
-
-/* A 4 KiB guest mapping gva -> gpa, 4-level, tables from TABLES up. */
-static void gmap(uint64_t gva, uint64_t gpa)
-{
-	uint64_t table = TABLES;
-
-	for (int level = 4; level > 1; level--) {
-		uint64_t *e = &gtable(table)[(gva >> (12 + 9 * (level - 1))) & 511];
-		if (!(*e & PT_P)) {
-			if (!CHECK(next_gtable < TABLES + NTABLES * 4096))
-				return;
-			*e = next_gtable | PT_P | PT_RW | PT_US;
-			next_gtable += 4096;
-		}
-		table = *e & 0x000ffffffffff000ull;
-	}
-	gtable(table)[(gva >> 12) & 511] = gpa | PT_P | PT_RW;
-}
-
 /* A long-mode guest whose RIP page is CODE, holding `bytes` at RIP. */
 static void guest_code(const uint8_t *bytes, size_t n)
 {
 	if (!code) {
-		fake_mem_add(TABLES, NTABLES * 4096, 0);
+		fake_gpt_init(TABLES, NTABLES);
 		code = fake_mem_add(CODE, 4096, 0x90);
-		next_gtable = TABLES + 4096;
-		gmap(RIP_PAGE, CODE);
+		fake_gpt_map(RIP_PAGE, CODE);
 	}
 	fake.gs[GS_CR3] = TABLES;
 	fake.gs[GS_CR4] = CR4_PAE_;
