@@ -438,6 +438,27 @@ static struct tvmm_pol_rule *add_rec(struct stmt *st, uint32_t col)
 	return r;
 }
 
+/* START END: two different symbols; *col the start's column. what: "range" or "table". */
+static bool symbol_pair(struct parser *p, struct stmt *st, char *sym0, char *sym1, uint32_t *col,
+			const char *what)
+{
+	struct line *l = st->l;
+	struct tok s0, s1;
+	char w0[48], w1[48];
+	snprintf(w0, sizeof(w0), "start symbol%s", strcmp(what, "table") ? "" : " of the table");
+	snprintf(w1, sizeof(w1), "end symbol%s", strcmp(what, "table") ? "" : " of the table");
+	if (!next(p, l, &st->i, w0, &s0) || !symbol(p, l->no, &s0, sym0) ||
+	    !next(p, l, &st->i, w1, &s1) || !symbol(p, l->no, &s1, sym1))
+		return false;
+	*col = s0.col;
+	if (!strcmp(sym0, sym1)) {
+		error_at(p, l->no, s1.col, "start and end symbol are the same: the %s is empty",
+			 what);
+		return false;
+	}
+	return true;
+}
+
 static bool mem_stmt(struct parser *p, struct stmt *st)
 {
 	struct line *l = st->l;
@@ -450,17 +471,8 @@ static bool mem_stmt(struct parser *p, struct stmt *st)
 		return false;
 	anchor = form.col;
 	if (tok_is(&form, "symbols")) {
-		struct tok e;
-		if (!next(p, l, &st->i, "start symbol", &t) || !symbol(p, l->no, &t, sym0))
+		if (!symbol_pair(p, st, sym0, sym1, &anchor, "range"))
 			return false;
-		anchor = t.col;
-		if (!next(p, l, &st->i, "end symbol", &e) || !symbol(p, l->no, &e, sym1))
-			return false;
-		if (!strcmp(sym0, sym1)) {
-			error_at(p, l->no, e.col,
-				 "start and end symbol are the same: the range is empty");
-			return false;
-		}
 	} else if (tok_is(&form, "symbol")) {
 		if (!next(p, l, &st->i, "symbol", &t) || !symbol(p, l->no, &t, sym0))
 			return false;
@@ -832,8 +844,9 @@ static bool exc_stmt(struct parser *p, struct stmt *st)
 static bool patch_stmt(struct parser *p, struct stmt *st)
 {
 	struct line *l = st->l;
-	struct tok t, s0, s1;
+	struct tok t;
 	char sym0[TVMM_POL_SYM_LEN] = "", sym1[TVMM_POL_SYM_LEN] = "";
+	uint32_t col;
 	if (!next(p, l, &st->i, "'jump-labels' (the only patch table so far)", &t))
 		return false;
 	if (!tok_is(&t, "jump-labels")) {
@@ -842,14 +855,9 @@ static bool patch_stmt(struct parser *p, struct stmt *st)
 		return false;
 	}
 	if (!keyword(p, l, &st->i, "symbols", "jump-labels") ||
-	    !next(p, l, &st->i, "start symbol of the table", &s0) || !symbol(p, l->no, &s0, sym0) ||
-	    !next(p, l, &st->i, "end symbol of the table", &s1) || !symbol(p, l->no, &s1, sym1))
+	    !symbol_pair(p, st, sym0, sym1, &col, "table"))
 		return false;
-	if (!strcmp(sym0, sym1)) {
-		error_at(p, l->no, s1.col, "start and end symbol are the same: the table is empty");
-		return false;
-	}
-	struct tvmm_pol_rule *r = add_rec(st, s0.col);
+	struct tvmm_pol_rule *r = add_rec(st, col);
 	r->kind = TVMM_RULE_PATCH;
 	r->action = TVMM_ACT_MONITOR;
 	memcpy(r->sym[0], sym0, sizeof(sym0));
