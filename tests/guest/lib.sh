@@ -272,7 +272,7 @@ tvmm_lock() {
 # The harmless target of each attack (tvmm_probe.c says why each is harmless).
 tvmm_attack_symbol() {
     case $1 in
-        text-alias | text-wp) echo sys_ni_syscall ;;
+        text-alias | text-wp | text-storm) echo sys_ni_syscall ;;
         rodata-alias) echo linux_banner ;;
         idt-entry) echo idt_table ;;
     esac

@@ -327,6 +327,39 @@ static void attack_alias(const char *name, unsigned long va)
 	vunmap(alias - (va & ~PAGE_MASK));
 }
 
+/* 100000 writes to one text byte through an alias: a storm must cost one record, not the guest. */
+static void attack_storm(unsigned long va)
+{
+	struct page *pg;
+	u8 *alias, before;
+	unsigned long i, changed = 0;
+
+	if (!va) {
+		ATTACK("text-storm", "error", "no target= given");
+		return;
+	}
+	pg = kernel_page(va);
+	alias = vmap(&pg, 1, VM_MAP, PAGE_KERNEL);
+	if (!alias) {
+		ATTACK("text-storm", "error", "vmap failed");
+		return;
+	}
+	alias += va & ~PAGE_MASK;
+	before = READ_ONCE(*(u8 *)va);
+	for (i = 0; i < 100000; i++) {
+		WRITE_ONCE(*alias, before ^ 0x01);
+		if (READ_ONCE(*(u8 *)va) != before) {
+			changed++;
+			WRITE_ONCE(*alias, before);
+		}
+		if (!(i & 4095))
+			cond_resched();
+	}
+	ATTACK("text-storm", changed ? "succeeded" : "blocked", "100000 writes, %lu took effect",
+	       changed);
+	vunmap(alias - (va & ~PAGE_MASK));
+}
+
 /* The reserved upper dword of IDT gate 15 (no exception 15 exists), through an alias. */
 static void attack_idt(void)
 {
@@ -488,6 +521,8 @@ static bool run_attack(const char *name)
 		attack_alias("rodata-alias", target);
 	else if (!strcmp(name, "text-wp"))
 		attack_text_wp();
+	else if (!strcmp(name, "text-storm"))
+		attack_storm(target ? target + 8 : 0);
 	else if (!strcmp(name, "idt-entry"))
 		attack_idt();
 	else if (!strcmp(name, "cr0-wp"))
