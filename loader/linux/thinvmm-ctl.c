@@ -322,6 +322,28 @@ static void print_event(const struct tvmm_event *e, int json)
 	printf(" value %#" PRIx64 "\n", e->value);
 }
 
+/* The per-rule counters (complete, unlike the record ring), once per call. */
+static void print_stats(const struct tvmm_events *ev, int json)
+{
+	uint32_t n = ev->nstats < TVMM_EVENTS_STATS ? ev->nstats : TVMM_EVENTS_STATS;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct tvmm_rule_stat *s = &ev->stats[i];
+		char name[TVMM_POL_NAME_LEN + 1];
+		size_t k = 0;
+		for (; k < TVMM_POL_NAME_LEN && s->name[k]; k++)
+			name[k] = isprint((unsigned char)s->name[k]) && s->name[k] != '"'
+				      ? s->name[k]
+				      : '?';
+		name[k] = 0;
+		if (json)
+			printf("{\"rule\":%u,\"rule_name\":\"%s\",\"hits\":%" PRIu64 "}\n", s->id,
+			       s->id == TVMM_EV_NO_RULE ? "" : name, s->hits);
+		else if (s->hits)
+			printf("  %s: %" PRIu64 " hits\n",
+			       s->id == TVMM_EV_NO_RULE ? "(the lock itself)" : name, s->hits);
+	}
+}
+
 static int cmd_events(int fd, int follow, int json)
 {
 	static uint64_t buf[TVMM_IOC_MAX_BUF / 8];
@@ -345,6 +367,8 @@ static int cmd_events(int fd, int follow, int json)
 			       ev->locked ? "locked '" : "none", ev->locked ? TVMM_POL_NAME_LEN : 0,
 			       ev->policy, ev->locked ? "'" : "", ev->rules, ev->nested_splits,
 			       ev->sites, ev->patches, ev->hits, ev->records);
+		if (shown_hits == ~0ull)
+			print_stats(ev, json);
 		if (ev->n && ev->rec[0].seq > from && from > 1)
 			printf("[... %" PRIu64 " records lost ...]\n", ev->rec[0].seq - from);
 		for (uint32_t i = 0; i < ev->n; i++)
@@ -361,10 +385,32 @@ static int cmd_events(int fd, int follow, int json)
 	}
 }
 
+/* ---- tpmlog: the VMM's TCG event log (binary, to stdout) ---- */
+
+static int cmd_tpmlog(int fd)
+{
+	static char buf[TVMM_IOC_MAX_BUF];
+	uint64_t off = 0;
+	for (;;) {
+		struct tvmm_ioc_call c = {
+		    .nr = TVMM_HC_TPMLOG, .len = sizeof(buf), .buf = (uintptr_t)buf, .arg = off};
+		if (call(fd, &c) || c.out[0] > sizeof(buf))
+			return 1;
+		if (!c.out[1]) {
+			fprintf(stderr, "thinvmm-ctl: no TPM event log (the VMM found no TPM)\n");
+			return 1;
+		}
+		fwrite(buf, 1, c.out[0], stdout);
+		off += c.out[0];
+		if (!c.out[0] || off >= c.out[1])
+			return fflush(stdout) ? 1 : 0;
+	}
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: thinvmm-ctl status [--json] | log | lock POLICY.bin | "
-			"events [--follow] [--json]\n");
+			"events [--follow] [--json] | tpmlog > FILE\n");
 	return 2;
 }
 
@@ -383,6 +429,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "lock") && argc == 3)
 		return cmd_lock(argv[2]);
+	if (!strcmp(argv[1], "tpmlog") && argc == 2) {
+		int fd = dev_open();
+		return fd < 0 ? 1 : cmd_tpmlog(fd);
+	}
 	if (!strcmp(argv[1], "events")) {
 		int follow = 0;
 		json = 0;

@@ -246,11 +246,12 @@ tvmm_workload() {
 # tvmm_ksym NAME: the address of a kernel symbol (hex, no 0x) from /proc/kallsyms.
 tvmm_ksym() { awk -v s="$1" '$3 == s { print $1; exit }' /proc/kallsyms; }
 
-# tvmm_rule_hits RULE: hits the VMM recorded for the rule named RULE ("" = the VMM's own checks).
+# tvmm_rule_hits RULE: hits the VMM counted for the rule named RULE ("" = the VMM's own checks),
+# from its per-rule counters (the record ring may have moved on).
 tvmm_rule_hits() {
     timeout "$TVMM_TOOL_TIMEOUT" "$TVMM_CTL" events --json 2>/dev/null |
-        awk -v r="\"rule_name\":\"$1\"" 'index($0, r) && match($0, /"count":[0-9]+/) {
-            n += substr($0, RSTART + 8, RLENGTH - 8) } END { print n + 0 }'
+        awk -v r="\"rule_name\":\"$1\",\"hits\":" 'index($0, r) && match($0, /"hits":[0-9]+/) {
+            n += substr($0, RSTART + 7, RLENGTH - 7) } END { print n + 0 }'
 }
 
 # tvmm_total_hits: every violation the VMM recorded ("violations: N hits" of thinvmm-ctl events).

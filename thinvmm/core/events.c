@@ -19,6 +19,29 @@
 static struct tvmm_event ring[TVMM_EVENTS_KEPT];
 static uint64_t hits, records, cr3_records;
 static struct spinlock lock;
+static struct tvmm_rule_stat stats[TVMM_EVENTS_STATS];
+static uint32_t nstats;
+
+/* The counters for a new policy: the VMM's own, then each rule id once, in order. */
+void events_set_rules(const struct tvmm_pol_rule *r, uint32_t n)
+{
+	spin_lock(&lock);
+	memset(stats, 0, sizeof(stats));
+	stats[0].id = TVMM_EV_NO_RULE;
+	memcpy(stats[0].name, "thinvmm", 8);
+	nstats = 1;
+	for (uint32_t i = 0; i < n && nstats < TVMM_EVENTS_STATS; i++) {
+		bool seen = false;
+		for (uint32_t k = 1; k < nstats && !seen; k++)
+			seen = stats[k].id == r[i].id;
+		if (seen)
+			continue;
+		stats[nstats].id = r[i].id;
+		memcpy(stats[nstats].name, r[i].name, sizeof(stats[nstats].name));
+		nstats++;
+	}
+	spin_unlock(&lock);
+}
 
 static const char *const kind_names[] = {"?",  "memory",    "cr",   "msr-read", "msr-write",
 					 "dt", "hypercall", "init", "exception"};
@@ -50,6 +73,11 @@ void event_record(const struct tvmm_event *in)
 	bool print = false;
 	spin_lock(&lock);
 	hits++;
+	for (uint32_t k = 0; k < nstats; k++)
+		if (stats[k].id == in->rule) {
+			stats[k].hits++;
+			break;
+		}
 	uint64_t look = records < FOLD_WINDOW ? records : FOLD_WINDOW;
 	struct tvmm_event *e = 0;
 	for (uint64_t i = 0; i < look && !e; i++) {
@@ -92,6 +120,8 @@ uint64_t events_read(struct tvmm_events *out, uint64_t len, uint64_t from)
 	out->hits = hits;
 	out->records = records;
 	out->oldest = oldest;
+	out->nstats = nstats;
+	memcpy(out->stats, stats, sizeof(out->stats));
 	uint32_t n = 0;
 	for (uint64_t s = from; s <= records; s++, n++) {
 		if (sizeof(*out) + (n + 1) * sizeof(out->rec[0]) > len)

@@ -185,6 +185,7 @@ int64_t policy_lock(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t flags)
 	}
 	memcpy(p->name, h->name, sizeof(p->name));
 	summarize(p);
+	events_set_rules(rules, h->nrules);
 	p->splits = vmm.nested.splits - splits;
 	__atomic_store_n(&p->locked, true, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&p->gen, 1, __ATOMIC_ACQ_REL);
@@ -192,6 +193,7 @@ int64_t policy_lock(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t flags)
 	vmm_log("policy '%s' locked by cpu %u: %u rules, %llu nested splits; every CPU applies "
 		"it at its next exit",
 		p->name, v->cpu, p->nrules, (unsigned long long)p->splits);
+	tpm_policy_locked(p->blob, len); /* PCR18 (tpm/tpm.c) */
 	return TVMM_OK;
 }
 

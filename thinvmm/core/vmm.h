@@ -286,6 +286,7 @@ void policy_refused_init(struct vcpu *v);
 void event_record(const struct tvmm_event *e);
 uint64_t events_read(struct tvmm_events *out, uint64_t len, uint64_t from);
 uint64_t events_hits(void);
+void events_set_rules(const struct tvmm_pol_rule *r, uint32_t n);
 
 /* core/cr.c: would the CPU take this control-register value (else #GP)? */
 bool cr_value_ok(unsigned cr, uint64_t old, uint64_t val, uint64_t efer, uint64_t cr3);
@@ -293,6 +294,11 @@ bool msr_value_ok(uint32_t msr, uint64_t val);
 
 /* core/phys.c: a host pointer to guest-physical memory (identity-mapped in the VMM). */
 void *phys_ptr(uint64_t pa);
+
+/* tpm/tpm.c: emulated late launch (PCR17/18 at locality 2) and its TCG event log */
+void tpm_init(void); /* at init: measure the image if a TPM answers */
+void tpm_policy_locked(const void *blob, size_t len); /* after a successful LOCK */
+int64_t tpm_hc_log(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t offset);
 
 /* core/log.c */
 void log_init(void);

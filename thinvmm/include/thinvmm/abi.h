@@ -12,6 +12,15 @@
 #include <linux/types.h>
 #else
 #include <stdint.h>
+/*
+ * TVMM_HC_TPMLOG(gpa=RBX, len=RCX, offset=RDX): copies the VMM's TCG
+ * crypto-agile event log (PCR17/18 extends of the emulated late launch)
+ * from byte `offset`. Out: RBX = bytes copied, RCX = the log's total size
+ * (0 without a TPM), RDX = TVMM_TPMLOG_* flags.
+ */
+#define TVMM_TPMLOG_PRESENT    1u /* a TPM answered at init and was used */
+#define TVMM_TPMLOG_LOCALITIES 2u /* TPM localities 1-4 are gone from the guest's map */
+
 #endif
 
 #include <thinvmm/policy.h>
@@ -39,7 +48,8 @@
 #define TVMM_HC_DEVIRT	(TVMM_HC_BASE + 3)
 #define TVMM_HC_LOCK	(TVMM_HC_BASE + 4)
 #define TVMM_HC_EVENTS	(TVMM_HC_BASE + 5)
-#define TVMM_HC_LAST	TVMM_HC_EVENTS
+#define TVMM_HC_TPMLOG	(TVMM_HC_BASE + 6)
+#define TVMM_HC_LAST	TVMM_HC_TPMLOG
 
 /* Status codes in RAX, as signed 64-bit values. */
 #define TVMM_OK	       0
@@ -165,6 +175,9 @@ struct tvmm_event {
 	char rule_name[TVMM_POL_NAME_LEN]; /* the rule's name, "" for TVMM_EV_NO_RULE */
 };
 
+/* Per-rule counters kept by the VMM: its own, then up to 63 rule ids (more are not counted). */
+#define TVMM_EVENTS_STATS 64u
+
 struct tvmm_events {
 	uint64_t hits;		/* violations ever, counted before folding */
 	uint64_t records;	/* records ever made: the newest seq */
@@ -176,8 +189,19 @@ struct tvmm_events {
 	uint64_t nested_splits; /* large nested leaves split to apply it */
 	uint64_t patches;	/* writes let through as jump-label patches (not violations) */
 	uint32_t sites;		/* jump-label sites the VMM knows */
-	uint32_t pad;
+	uint32_t nstats;	/* entries used in stats[] */
 	char policy[TVMM_POL_NAME_LEN]; /* its name */
+	/*
+	 * Hits per rule since the lock, never overwritten: the records above
+	 * can be pushed out of the ring, these counts cannot. stats[0] is the
+	 * VMM's own (id TVMM_EV_NO_RULE), then one per rule id in policy order.
+	 */
+	struct tvmm_rule_stat {
+		uint64_t hits;
+		uint16_t id;
+		uint8_t pad[6];
+		char name[TVMM_POL_NAME_LEN];
+	} stats[TVMM_EVENTS_STATS];
 	struct tvmm_event rec[];
 };
 
@@ -189,5 +213,14 @@ struct tvmm_events {
  * byte offset `cursor` of the log stream. Out: RBX = bytes copied,
  * RCX = next cursor, RDX = bytes lost (overwritten before this read).
  */
+
+/*
+ * TVMM_HC_TPMLOG(gpa=RBX, len=RCX, offset=RDX): copies the VMM's TCG
+ * crypto-agile event log (PCR17/18 extends of the emulated late launch)
+ * from byte `offset`. Out: RBX = bytes copied, RCX = the log's total size
+ * (0 without a TPM), RDX = TVMM_TPMLOG_* flags.
+ */
+#define TVMM_TPMLOG_PRESENT    1u /* a TPM answered at init and was used */
+#define TVMM_TPMLOG_LOCALITIES 2u /* TPM localities 1-4 are gone from the guest's map */
 
 #endif
