@@ -2,7 +2,7 @@
 # Every test suite, in order of cost: formatting, unit tests (ASan/UBSan), fuzz smoke runs,
 # the emulator scenarios. Each suite's counts are summed; the last line is
 # "N passed, M failed". Exit status 0 only if nothing failed and something passed.
-# Usage: tests/run.sh [SUITE...]   (suites: format unit policy fuzz e2e; default all)
+# Usage: tests/run.sh [SUITE...]   (suites: format unit policy fuzz attest e2e; default all)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mkdir -p build
@@ -57,12 +57,16 @@ suite_fuzz() {
     echo "$ok passed, $fail failed"
 }
 
+suite_attest() {
+    tests/attest/run.sh
+}
+
 suite_e2e() {
     tests/e2e/run.sh
 }
 
 SUITES=("$@")
-[ ${#SUITES[@]} -gt 0 ] || SUITES=(format unit policy fuzz e2e)
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(format unit policy fuzz attest e2e)
 for s in "${SUITES[@]}"; do
     declare -F "suite_$s" >/dev/null || { echo "unknown suite '$s'" >&2; exit 2; }
     echo

@@ -18,6 +18,7 @@ PKGS=(
     libmbedtls-dev gnu-efi
     bochs bochsbios vgabios bochs-term
     xorriso mtools grub-pc-bin nasm
+    python3 xxd openssl pkg-config
 )
 # Bochs (tests/e2e/bochs.sh): bochsbios has the BIOS, vgabios the VGA BIOS (bochs depends on
 # "vgabios | seabios", QEMU's seabios satisfies that, and /usr/share/bochs/VGABIOS-lgpl-latest

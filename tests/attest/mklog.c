@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/* tvev-mklog: stands in for the VMM's emulated late launch in host-side tests. Writes a TCG
+ * crypto-agile event log (Spec ID header, SHA-256 only) with the events docs/evidence.md
+ * defines, and extends the same digests into the TPM at the given locality.
+ *   tvev-mklog --tcti CONF [--locality 2] [--pcr-launch 17] [--pcr-policy 18] [--no-extend]
+ *              --image F --policy F -o LOG */
+#include "util.h"
+
+#include <mbedtls/sha256.h>
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct buf {
+	uint8_t b[65536];
+	size_t n;
+};
+
+static void put(struct buf *o, const void *p, size_t n)
+{
+	if (o->n + n > sizeof(o->b)) {
+		fprintf(stderr, "tvev-mklog: log too large\n");
+		exit(2);
+	}
+	memcpy(o->b + o->n, p, n);
+	o->n += n;
+}
+
+static void put32(struct buf *o, uint32_t v)
+{
+	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+	put(o, b, 4);
+}
+
+static void put16(struct buf *o, uint16_t v)
+{
+	uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+	put(o, b, 2);
+}
+
+static ESYS_CONTEXT *ectx;
+static int extend = 1;
+
+/* One TCG_PCR_EVENT2 with an EV_EVENT_TAG (TCG_PCClientTaggedEvent) body. */
+static void event(struct buf *o, uint32_t pcr, uint32_t tag, const char *text,
+		  const uint8_t digest[32])
+{
+	uint32_t dlen = (uint32_t)strlen(text);
+
+	put32(o, pcr);
+	put32(o, 0x6); /* EV_EVENT_TAG */
+	put32(o, 1);
+	put16(o, 0x000b);
+	put(o, digest, 32);
+	put32(o, 8 + dlen);
+	put32(o, tag);
+	put32(o, dlen);
+	put(o, text, dlen);
+	if (extend) {
+		TPML_DIGEST_VALUES v = {.count = 1};
+		TSS2_RC rc;
+
+		v.digests[0].hashAlg = TPM2_ALG_SHA256;
+		memcpy(v.digests[0].digest.sha256, digest, 32);
+		rc = Esys_PCR_Extend(ectx, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+				     ESYS_TR_NONE, &v);
+		if (rc != TSS2_RC_SUCCESS) {
+			fprintf(stderr, "tvev-mklog: PCR_Extend %u: %s\n", pcr, Tss2_RC_Decode(rc));
+			exit(1);
+		}
+	}
+}
+
+static void hash_file(const char *path, uint8_t out[32])
+{
+	uint8_t *b;
+	size_t n;
+
+	if (read_file(path, 64u << 20, &b, &n))
+		exit(2);
+	mbedtls_sha256_ret(b, n, out, 0);
+	free(b);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"tcti", required_argument, NULL, 't'},
+					     {"locality", required_argument, NULL, 'l'},
+					     {"pcr-launch", required_argument, NULL, 'L'},
+					     {"pcr-policy", required_argument, NULL, 'P'},
+					     {"no-extend", no_argument, NULL, 'x'},
+					     {"image", required_argument, NULL, 'i'},
+					     {"policy", required_argument, NULL, 'p'},
+					     {NULL, 0, NULL, 0}};
+	const char *tcti_conf = NULL, *image = NULL, *policy = NULL, *out = NULL;
+	unsigned locality = 2, pl = 17, pp = 18;
+	static const char launch[] = "launch: emulated-drtm";
+	uint8_t d[32];
+	struct buf *o = calloc(1, sizeof(*o));
+	TSS2_TCTI_CONTEXT *tcti = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			tcti_conf = optarg;
+			break;
+		case 'l':
+			locality = (unsigned)atoi(optarg);
+			break;
+		case 'L':
+			pl = (unsigned)atoi(optarg);
+			break;
+		case 'P':
+			pp = (unsigned)atoi(optarg);
+			break;
+		case 'x':
+			extend = 0;
+			break;
+		case 'i':
+			image = optarg;
+			break;
+		case 'p':
+			policy = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!o || !image || !policy || !out || pl > 23 || pp > 23 || locality > 4 ||
+	    (extend && !tcti_conf)) {
+		fprintf(stderr, "usage: tvev-mklog --tcti CONF [--locality N] [--pcr-launch N] "
+				"[--pcr-policy N] [--no-extend] --image F --policy F -o LOG\n");
+		return 2;
+	}
+	if (extend) {
+		TSS2_RC rc = Tss2_TctiLdr_Initialize(tcti_conf, &tcti);
+
+		if (rc == TSS2_RC_SUCCESS)
+			rc = Tss2_Tcti_SetLocality(tcti, (uint8_t)locality);
+		if (rc == TSS2_RC_SUCCESS)
+			rc = Esys_Initialize(&ectx, tcti, NULL);
+		if (rc != TSS2_RC_SUCCESS) {
+			fprintf(stderr, "tvev-mklog: TCTI %s at locality %u: %s\n", tcti_conf,
+				locality, Tss2_RC_Decode(rc));
+			return 1;
+		}
+	}
+	/* TCG_PCR_EVENT carrying TCG_EfiSpecIDEvent: SHA-256 only. */
+	put32(o, 0);
+	put32(o, 0x3);
+	memset(d, 0, sizeof(d));
+	put(o, d, 20);
+	put32(o, 16 + 4 + 4 + 4 + 4 + 1);
+	put(o, "Spec ID Event03", 16);
+	put32(o, 0);		       /* platformClass: client */
+	put(o, "\x00\x02\x00\x02", 4); /* minor 0, major 2, errata 0, uintnSize 2 (64-bit) */
+	put32(o, 1);
+	put16(o, 0x000b);
+	put16(o, 32);
+	put(o, "", 1); /* vendorInfoSize 0 */
+
+	mbedtls_sha256_ret((const uint8_t *)launch, strlen(launch), d, 0);
+	event(o, pl, 0x54560003, launch, d);
+	hash_file(image, d);
+	event(o, pl, 0x54560001, "thinvmm image", d);
+	hash_file(policy, d);
+	event(o, pp, 0x54560002, "thinvmm policy", d);
+	if (write_file(out, o->b, o->n))
+		return 2;
+	if (ectx)
+		Esys_Finalize(&ectx);
+	if (tcti)
+		Tss2_TctiLdr_Finalize(&tcti);
+	free(o);
+	return 0;
+}

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Host-side attestation tests (issue 5): thinvmm-agent and thinvmm-verifier against swtpm over
+# TCP, no QEMU. The VMM's emulated late launch is stood in for by tvev-mklog, which extends
+# PCR17/18 at locality 2 (the swtpm TCTI sets the locality through swtpm's control channel)
+# and writes the matching TCG crypto-agile event log. One ok/FAIL line per case, then
+# "N passed, M failed"; exit status non-zero on any failure. swtpm is always stopped.
+# Usage: tests/attest/run.sh   (builds with make -C attest first)
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+B=$ROOT/build/attest
+W=$B/test
+EDIT=$ROOT/tests/attest/tvev_edit.py
+CA=${TVEV_CA_DIR:-/var/lib/swtpm-localca}
+PASSED=0 FAILED=0
+SWTPM_PID=
+
+ok() { echo "ok   $1"; PASSED=$((PASSED + 1)); }
+bad() { echo "FAIL $1${2:+ ($2)}"; FAILED=$((FAILED + 1)); }
+
+stop_tpm() {
+    if [ -n "$SWTPM_PID" ]; then
+        kill "$SWTPM_PID" 2>/dev/null
+        wait "$SWTPM_PID" 2>/dev/null
+        SWTPM_PID=
+    fi
+}
+trap stop_tpm EXIT
+trap 'exit 130' INT TERM
+
+make -s -C "$ROOT/attest" >/dev/null || { echo "FAIL build"; echo "0 passed, 1 failed"; exit 1; }
+rm -rf "$W"
+mkdir -p "$W/tpm" "$W/agent" "$W/agent2"
+
+# A free port pair for swtpm (server P, control P+1).
+pick_port() {
+    local p
+    for _ in $(seq 50); do
+        p=$((20000 + RANDOM % 20000))
+        if ! ss -ltnH "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null | grep -q .; then
+            echo "$p"; return 0
+        fi
+    done
+    return 1
+}
+PORT=$(pick_port) || { echo "FAIL no free port"; echo "0 passed, 1 failed"; exit 1; }
+TCTI="swtpm:host=127.0.0.1,port=$PORT"
+export TPM2TOOLS_TCTI=$TCTI
+
+start_tpm() {
+    swtpm socket --tpm2 --tpmstate dir="$W/tpm" \
+        --server type=tcp,port="$PORT",bindaddr=127.0.0.1 \
+        --ctrl type=tcp,port=$((PORT + 1)),bindaddr=127.0.0.1 \
+        --flags not-need-init,startup-clear --log file="$W/swtpm.log" &
+    SWTPM_PID=$!
+    for _ in $(seq 100); do
+        if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then return 0; fi
+        kill -0 "$SWTPM_PID" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# run NAME EXPECTED_RC CMD...: the command's exit status must be EXPECTED_RC.
+run() {
+    local name=$1 want=$2 rc
+    shift 2
+    "$@" >"$W/out" 2>"$W/err"
+    rc=$?
+    if [ "$rc" = "$want" ]; then ok "$name"; else bad "$name" "exit $rc, want $want: $(tail -n 2 "$W/err" | tr '\n' ' ')"; fi
+}
+
+V() { "$B/thinvmm-verifier" "$@" --state "$W/verifier"; }
+A() { "$B/thinvmm-agent" --tcti "$TCTI" "$@"; }
+PCRS=0-7,16,17,18,23
+
+# quote NAME [agent options]: a fresh nonce from the verifier, a quote into $W/NAME.tvev;
+# the nonce is left in $W/NAME.nonce.
+quote() {
+    local name=$1 n
+    shift
+    n=$(V nonce) || return 1
+    echo "$n" >"$W/$name.nonce"
+    A "$@" quote --nonce "$n" --pcrs "$PCRS" --vmm-log "$W/vmm.log" -o "$W/$name.tvev"
+}
+
+# appraise_expect NAME BUNDLE NONCE WANT_RC [CLAIM]: with WANT_RC 1, CLAIM must be failed.
+appraise_expect() {
+    local name=$1 bundle=$2 nonce=$3 want=$4 claim=${5:-} rc
+    V appraise --nonce "$nonce" --bundle "$bundle" --config "${CONF:-$W/ref.conf}" \
+        --json "$W/$name.json" 2>"$W/err"
+    rc=$?
+    if [ "$rc" != "$want" ]; then
+        bad "$name" "exit $rc, want $want: $(cat "$W/err")"
+    elif [ -n "$claim" ] && ! grep -q "\"claim\": \"$claim\", \"result\": \"fail\"" "$W/$name.json"; then
+        bad "$name" "claim $claim did not fail: $(cat "$W/err")"
+    else
+        ok "$name${claim:+ (fails $claim)}"
+    fi
+}
+
+# ---- the TPM ----
+if swtpm_setup --tpm2 --tpmstate "$W/tpm" --create-ek-cert --create-platform-cert \
+    --lock-nvram >"$W/swtpm_setup.log" 2>&1; then ok "swtpm_setup (EK certificates)"; else
+    bad "swtpm_setup" "see $W/swtpm_setup.log"; echo "$PASSED passed, $FAILED failed"; exit 1; fi
+if start_tpm; then ok "swtpm on 127.0.0.1:$PORT (pid $SWTPM_PID)"; else
+    bad "swtpm start" "see $W/swtpm.log"; echo "$PASSED passed, $FAILED failed"; exit 1; fi
+
+# ---- enrolment ----
+run "agent enroll-key (AK 0x81010002, RSA EK, EK certificate)" 0 A enroll-key --out-dir "$W/agent"
+ENROLL=(--ek-cert "$W/agent/ek.crt" --ek-pub "$W/agent/ek.pub" --ak-pub "$W/agent/ak.pub")
+
+mkdir -p "$W/otherca"
+if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/otherca/key" -subj /CN=other-ca \
+    -days 1 -out "$W/otherca/ca.pem" >/dev/null 2>&1; then
+    run "enroll refuses an EK certificate from another CA" 1 \
+        V enroll "${ENROLL[@]}" --ca-dir "$W/otherca" --challenge "$W/chal0"
+else
+    bad "enroll refuses another CA" "openssl could not make a CA"
+fi
+run "enroll refuses a non-restricted AK (EK public given as AK)" 1 \
+    V enroll --ek-cert "$W/agent/ek.crt" --ek-pub "$W/agent/ek.pub" --ak-pub "$W/agent/ek.pub" \
+    --ca-dir "$CA" --challenge "$W/chal0"
+run "enroll: EK chain, AK attributes, MakeCredential" 0 \
+    V enroll "${ENROLL[@]}" --ca-dir "$CA" --challenge "$W/chal1"
+head -c 32 /dev/urandom >"$W/wrong-answer"
+run "enroll-finish refuses a wrong activation answer" 1 V enroll-finish --answer "$W/wrong-answer"
+run "enroll again" 0 V enroll "${ENROLL[@]}" --ca-dir "$CA" --challenge "$W/chal2"
+run "agent activate (ActivateCredential)" 0 A activate --challenge "$W/chal2" -o "$W/answer"
+run "enroll-finish accepts the activated credential" 0 V enroll-finish --answer "$W/answer"
+run "the same challenge cannot be answered twice" 2 V enroll-finish --answer "$W/answer"
+
+# ---- emulated late launch: PCR17/18 at locality 2 ----
+head -c 65536 /dev/urandom >"$W/thinvmm.bin"
+printf 'policy blob for tests\n' >"$W/policy.bin"
+run "PCR17 extend refused at locality 0" 1 "$B/tvev-mklog" --tcti "$TCTI" --locality 0 \
+    --image "$W/thinvmm.bin" --policy "$W/policy.bin" -o "$W/vmm-loc0.log"
+run "tvev-mklog: PCR17/18 extended at locality 2, event log written" 0 "$B/tvev-mklog" \
+    --tcti "$TCTI" --locality 2 --image "$W/thinvmm.bin" --policy "$W/policy.bin" -o "$W/vmm.log"
+printf 'vmm_image_sha256 = %s\npolicy_sha256 = %s\n' "$(sha256sum <"$W/thinvmm.bin" | cut -c1-64)" \
+    "$(sha256sum <"$W/policy.bin" | cut -c1-64)" >"$W/ref.conf"
+if tpm2_eventlog "$W/vmm.log" >"$W/eventlog.yaml" 2>&1 && grep -q 'EV_EVENT_TAG' "$W/eventlog.yaml" &&
+    grep -q 'PCRIndex: 18' "$W/eventlog.yaml"; then
+    ok "tpm2_eventlog parses the VMM event log"
+else
+    bad "tpm2_eventlog parses the VMM event log" "see $W/eventlog.yaml"
+fi
+
+# ---- good path ----
+if quote good; then ok "agent quote (PCRs $PCRS)"; else bad "agent quote"; fi
+appraise_expect "appraise: good evidence is trusted" "$W/good.tvev" "$(cat "$W/good.nonce")" 0
+if grep -q '"verdict": "trusted"' "$W/appraise: good evidence is trusted.json" 2>/dev/null; then
+    ok "JSON verdict says trusted"; else bad "JSON verdict says trusted"; fi
+
+# ---- interop: tpm2_checkquote on the good quote and a tampered one ----
+mkdir -p "$W/cq"
+if V export --bundle "$W/good.tvev" --out-dir "$W/cq" >"$W/cq/info" 2>"$W/err"; then
+    CQN=$(awk '/^nonce/{print $2}' "$W/cq/info")
+    CQL=$(awk '/^pcrs/{print $2}' "$W/cq/info")
+    run "tpm2_checkquote accepts the good quote (signature, nonce)" 0 tpm2_checkquote \
+        -u "$W/cq/ak.pub" -m "$W/cq/quote.msg" -s "$W/cq/quote.sig" -g sha256 -q "$CQN"
+    cp "$W/cq/quote.msg" "$W/cq/bad.msg"
+    printf '\x55' | dd of="$W/cq/bad.msg" bs=1 seek=40 conv=notrunc status=none
+    run "tpm2_checkquote rejects a tampered quote" 1 tpm2_checkquote \
+        -u "$W/cq/ak.pub" -m "$W/cq/bad.msg" -s "$W/cq/quote.sig" -g sha256 -q "$CQN"
+    run "tpm2_checkquote rejects another nonce" 1 tpm2_checkquote \
+        -u "$W/cq/ak.pub" -m "$W/cq/quote.msg" -s "$W/cq/quote.sig" -g sha256 -q 00112233445566778899
+    : "$CQL"
+else
+    bad "verifier export" "$(cat "$W/err")"
+fi
+
+# ---- negatives ----
+appraise_expect "reused nonce" "$W/good.tvev" "$(cat "$W/good.nonce")" 1 nonce-fresh
+N=$(V nonce); V nonce >/dev/null
+appraise_expect "nonce never issued" "$W/good.tvev" 0123456789abcdef0123456789abcdef 1 nonce-fresh
+A --ak-handle 0x81010003 enroll-key --out-dir "$W/agent2" >/dev/null 2>&1
+quote otherak --ak-handle 0x81010003
+appraise_expect "evidence signed by another AK" "$W/otherak.tvev" "$(cat "$W/otherak.nonce")" 1 signature
+# The other AK's quote, presented with the enrolled AK's public area.
+quote otherak2 --ak-handle 0x81010003
+python3 "$EDIT" "$W/otherak2.tvev" "$W/otherak2x.tvev" set 6 "$(xxd -p "$W/agent/ak.pub" | tr -d '\n')"
+appraise_expect "another AK's signature under the enrolled AK's name" "$W/otherak2x.tvev" \
+    "$(cat "$W/otherak2.nonce")" 1 signature
+# VMM log: first event's SHA-256 digest (offset 80) and the launch event's text (offset 125).
+quote flip1 && python3 "$EDIT" "$W/flip1.tvev" "$W/flip1x.tvev" flip 8 80
+appraise_expect "one byte flipped in a VMM log digest" "$W/flip1x.tvev" "$(cat "$W/flip1.nonce")" 1 vmm-log
+quote flip2 && python3 "$EDIT" "$W/flip2.tvev" "$W/flip2x.tvev" flip 8 125
+appraise_expect "one byte flipped in a VMM log event's data" "$W/flip2x.tvev" "$(cat "$W/flip2.nonce")" 1 launch
+quote flip3 && python3 "$EDIT" "$W/flip3.tvev" "$W/flip3x.tvev" flip 5 40
+appraise_expect "one byte flipped in a PCR value" "$W/flip3x.tvev" "$(cat "$W/flip3.nonce")" 1 pcr-digest
+quote flip4 && python3 "$EDIT" "$W/flip4.tvev" "$W/flip4x.tvev" flip 2 20
+appraise_expect "one byte flipped in the signed attest" "$W/flip4x.tvev" "$(cat "$W/flip4.nonce")" 1 signature
+# Quoted over 0-7,16,17,18,23, claimed as 0-7,16,17,18,22.
+quote relabel && python3 "$EDIT" "$W/relabel.tvev" "$W/relabelx.tvev" set 4 00000001000b03ff0047
+appraise_expect "PCR selection relabelled" "$W/relabelx.tvev" "$(cat "$W/relabel.nonce")" 1 pcr-selection
+quote trunc && python3 "$EDIT" "$W/trunc.tvev" "$W/truncx.tvev" truncate 300
+appraise_expect "truncated bundle" "$W/truncx.tvev" "$(cat "$W/trunc.nonce")" 1 bundle-format
+quote trunc2 && python3 "$EDIT" "$W/trunc2.tvev" "$W/trunc2x.tvev" truncate $(($(stat -c %s "$W/trunc2.tvev") - 1))
+appraise_expect "bundle one byte short" "$W/trunc2x.tvev" "$(cat "$W/trunc2.nonce")" 1 bundle-format
+quote big && python3 "$EDIT" "$W/big.tvev" "$W/bigx.tvev" pad $((2 * 1024 * 1024))
+appraise_expect "oversized bundle (over 2 MiB)" "$W/bigx.tvev" "$(cat "$W/big.nonce")" 1 bundle-format
+quote big2 && python3 "$EDIT" "$W/big2.tvev" "$W/big2x.tvev" grow 8 $((300 * 1024))
+appraise_expect "oversized VMM log section (over 256 KiB)" "$W/big2x.tvev" "$(cat "$W/big2.nonce")" 1 bundle-format
+quote trail && python3 "$EDIT" "$W/trail.tvev" "$W/trailx.tvev" pad 1
+appraise_expect "trailing byte after the bundle" "$W/trailx.tvev" "$(cat "$W/trail.nonce")" 1 bundle-format
+CONF=$W/wrong-image.conf
+sed 's/^vmm_image_sha256 = ./vmm_image_sha256 = f/; s/^vmm_image_sha256 = ff/vmm_image_sha256 = 0f/' \
+    "$W/ref.conf" >"$CONF"
+quote wimg
+appraise_expect "wrong VMM image reference value" "$W/wimg.tvev" "$(cat "$W/wimg.nonce")" 1 vmm-image
+CONF=$W/wrong-policy.conf
+awk '/^policy_sha256/{print "policy_sha256 = " (substr($3,1,1)=="0" ? "1" : "0") substr($3,2); next} {print}' \
+    "$W/ref.conf" >"$CONF"
+quote wpol
+appraise_expect "wrong policy reference value" "$W/wpol.tvev" "$(cat "$W/wpol.nonce")" 1 policy
+unset CONF
+N=$(V nonce)
+A quote --nonce "$N" --pcrs "$PCRS" -o "$W/nolog.tvev" 2>/dev/null
+appraise_expect "no VMM event log" "$W/nolog.tvev" "$N" 1 vmm-log
+appraise_expect "good evidence still trusted after the negatives" "$W/good.tvev" "$(cat "$W/good.nonce")" 1 nonce-fresh
+quote good2
+appraise_expect "a fresh good quote is trusted" "$W/good2.tvev" "$(cat "$W/good2.nonce")" 0
+
+# ---- a quote from before a reboot ----
+quote prereboot
+# An orderly reboot: TPM2_Shutdown(CLEAR) first, or the clock comes back "not safe".
+tpm2_shutdown -c >/dev/null 2>&1 || bad "tpm2_shutdown"
+stop_tpm
+if start_tpm; then ok "swtpm restarted (TPM2_Startup(CLEAR): resetCount advances)"; else bad "swtpm restart"; fi
+"$B/tvev-mklog" --tcti "$TCTI" --image "$W/thinvmm.bin" --policy "$W/policy.bin" -o "$W/vmm.log" ||
+    bad "tvev-mklog after reboot"
+quote postreboot
+appraise_expect "quote after the reboot is trusted" "$W/postreboot.tvev" "$(cat "$W/postreboot.nonce")" 0
+appraise_expect "quote from before the reboot" "$W/prereboot.tvev" "$(cat "$W/prereboot.nonce")" 1 clock
+
+# ---- usage errors ----
+run "appraise without --bundle is a usage error (exit 2)" 2 V appraise --nonce 00
+run "appraise of a missing file is an I/O error (exit 2)" 2 V appraise --nonce "$(V nonce)" --bundle "$W/nonexistent"
+
+stop_tpm
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ] && [ "$PASSED" -gt 0 ]
