@@ -44,13 +44,14 @@ SCENARIOS=(
     "svm-policy|2|max|policy"
     "svm-attack-control|2|max|attack-control"
     "svm-policy-monitor|2|max|policy-monitor"
+    "svm-policy-introspect|2|max|policy-introspect"
     "svm-policy-halt|2|max|policy-halt|stop"
     "vmx-novmx|1|p4_prescott_celeron_336|vmx-refuse||bochs"
     # Enable once the VT-x backend passes them (today VM entry fails on Bochs: bochs.log says
     # "VMENTER FAIL: VMCS guest CS.AR/LIMIT malformed"):
     "vmx-basic|1|corei7_skylake_x|basic||bochs"
     "vmx-policy|1|corei7_skylake_x|policy||bochs"
-    "vmx-policy-monitor|1|corei7_skylake_x|policy-monitor||bochs"
+    "vmx-policy-introspect|1|corei7_skylake_x|policy-introspect||bochs"
     # "vmx-smp2|2|corei7_skylake_x|basic||bochs"
 )
 STOP_TIMEOUT=${TVMM_E2E_STOP_TIMEOUT:-60}

@@ -23,25 +23,6 @@ tvmm_attack lstar succeeded syscall-msrs; tvmm_result monitor-lstar
 tvmm_attack lidt blocked dt-loads; tvmm_result deny-lidt
 tvmm_attack hc-unlock blocked ""; tvmm_result deny-hypercall-unlock
 
-tvmm_heading "introspection: CR3 writes and #UD, recorded and let through"
-h0=$(tvmm_rule_hits address-spaces)
-i=0
-while [ "$i" -lt 20 ]; do /bin/true; i=$((i + 1)); done
-h1=$(tvmm_rule_hits address-spaces)
-tvmm_info "CR3 writes recorded: $h0 -> $h1 over 20 fork/exec"
-TVMM_WHY=""
-[ "$h1" -ge $((h0 + 20)) ] || TVMM_WHY="only $((h1 - h0)) CR3 writes recorded for 20 fork/exec"
-tvmm_result introspect-cr3
-u0=$(tvmm_rule_hits faults)
-tvmm_run /tmp/tvmm-ud2.out "$TVMM_SIGCHECK" --ud2
-rc=$?
-tvmm_show /tmp/tvmm-ud2.out
-u1=$(tvmm_rule_hits faults)
-TVMM_WHY=""
-[ "$rc" -eq 0 ] || TVMM_WHY="UD2 in user space did not end in SIGILL under the #UD rule: $(tvmm_oneline </tmp/tvmm-ud2.out)"
-[ "$u1" -gt "$u0" ] || TVMM_WHY="$TVMM_WHY no #UD recorded ($u0 -> $u1)"
-tvmm_result introspect-exception
-
 tvmm_heading "the guest keeps running"
 if tvmm_workload && tvmm_sigcheck quiet; then :; fi
 tvmm_result still-running
