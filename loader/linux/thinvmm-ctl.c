@@ -154,25 +154,54 @@ static int read_file(const char *path, void *buf, size_t max, size_t *len)
 	return 0;
 }
 
-/* The address of a kernel symbol from /proc/kallsyms; 0 if absent. */
-static uint64_t kallsyms(const char *name, int *zeroes)
+/* The symbols a policy names, looked up in one pass over /proc/kallsyms (it is long). */
+static struct {
+	char name[TVMM_POL_SYM_LEN]; /* a copy: the rules' own names are cleared as resolved */
+	uint64_t addr;
+	int seen, zero;
+} want[2 * TVMM_POL_MAX_RULES];
+static unsigned nwant;
+
+static void want_symbol(const char *name)
+{
+	if (!name[0] || nwant == sizeof(want) / sizeof(want[0]))
+		return;
+	for (unsigned i = 0; i < nwant; i++)
+		if (!strcmp(want[i].name, name))
+			return;
+	snprintf(want[nwant++].name, TVMM_POL_SYM_LEN, "%s", name);
+}
+
+static void kallsyms_load(void)
 {
 	FILE *f = fopen("/proc/kallsyms", "r");
 	char line[512];
-	uint64_t found = 0;
 	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f)) {
+		return;
+	while (fgets(line, sizeof(line), f)) {
 		unsigned long long addr;
 		char type, sym[256];
-		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) != 3 || strcmp(sym, name))
+		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) != 3)
 			continue;
-		if (!addr)
-			*zeroes = 1;
-		found = addr;
+		for (unsigned i = 0; i < nwant; i++)
+			if (!want[i].seen && !strcmp(want[i].name, sym)) {
+				want[i].seen = 1; /* the first of equal names, as before */
+				want[i].addr = addr;
+				want[i].zero = !addr;
+			}
 	}
 	fclose(f);
-	return found;
+}
+
+/* The address of a wanted kernel symbol; 0 if absent. */
+static uint64_t kallsyms(const char *name, int *zeroes)
+{
+	for (unsigned i = 0; i < nwant; i++)
+		if (!strcmp(want[i].name, name)) {
+			*zeroes |= want[i].zero;
+			return want[i].addr;
+		}
+	return 0;
 }
 
 static int resolve_rule(struct tvmm_pol_rule *r)
@@ -244,6 +273,13 @@ static int cmd_lock(const char *path)
 			path);
 		return 1;
 	}
+	for (uint32_t i = 0; i < h->nrules; i++)
+		if (r[i].kind == TVMM_RULE_MEM_SYM || r[i].kind == TVMM_RULE_PATCH) {
+			r[i].sym[0][TVMM_POL_SYM_LEN - 1] = r[i].sym[1][TVMM_POL_SYM_LEN - 1] = 0;
+			want_symbol(r[i].sym[0]);
+			want_symbol(r[i].sym[1]);
+		}
+	kallsyms_load();
 	for (uint32_t i = 0; i < h->nrules; i++)
 		if ((r[i].kind == TVMM_RULE_MEM_SYM || r[i].kind == TVMM_RULE_PATCH) &&
 		    resolve_rule(&r[i]))
