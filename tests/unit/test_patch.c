@@ -56,7 +56,6 @@
 #define W_ TVMM_PERM_W
 #define X_ TVMM_PERM_X
 
-
 static const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
 static const uint8_t nop2[2] = {0x66, 0x90};
 

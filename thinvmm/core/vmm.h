@@ -295,7 +295,6 @@ bool msr_value_ok(uint32_t msr, uint64_t val);
 /* core/phys.c: a host pointer to guest-physical memory (identity-mapped in the VMM). */
 void *phys_ptr(uint64_t pa);
 
-
 /* core/log.c */
 void log_init(void);
 void vmm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
