@@ -1,23 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "evidence.h"
+#include "util.h"
 
 #include <tss2/tss2_mu.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 #define DECODE(fn, sidx, dst, what)                                                                \
 	do {                                                                                       \

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "evlog.h"
+#include "util.h"
 
 #include <mbedtls/sha256.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,18 +51,6 @@ static int take(struct cur *c, size_t n, const uint8_t **out)
 	c->p += n;
 	c->left -= n;
 	return 0;
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
 }
 
 static const uint8_t spec_sig[16] = "Spec ID Event03";

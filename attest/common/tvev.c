@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* TVEV v1 container: see docs/evidence.md. Every length is checked before use. */
 #include "tvev.h"
+#include "util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,18 +47,6 @@ static uint16_t be16(const uint8_t *p)
 static uint32_t be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
 }
 
 int tvev_parse(const uint8_t *buf, size_t len, struct tvev_bundle *b, char *err, size_t errlen)

@@ -14,6 +14,8 @@ int write_file(const char *path, const void *buf, size_t len);
 /* Hex: parse exactly (no 0x, even length); returns byte count or -1. */
 int hex_decode(const char *hex, uint8_t *out, size_t max);
 void hex_encode(const uint8_t *in, size_t len, char *out); /* out: 2*len+1 */
+/* Formats the reason for a refusal into err[errlen] (if err); always returns -1. */
+int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* "0,1,17-18" -> bit mask of PCRs < 24; -1 on error. */
 int64_t parse_pcr_list(const char *s);
 

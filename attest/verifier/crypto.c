@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "crypto.h"
+#include "../common/util.h"
 
 #include <mbedtls/aes.h>
 #include <mbedtls/ctr_drbg.h>
@@ -12,24 +13,11 @@
 #include <tss2/tss2_mu.h>
 
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 static mbedtls_entropy_context entropy;
 static mbedtls_ctr_drbg_context drbg;
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 int crypto_init(void)
 {
