@@ -32,4 +32,9 @@ KVER=$(resolve_kver)
 ensure_pkgs "linux-headers-$KVER"
 [ -d "/usr/src/linux-headers-$KVER" ] || die "linux-headers-$KVER installed but /usr/src/linux-headers-$KVER is missing"
 
+# Source packages the VMM builds pieces of, freestanding (tpm2-tss MU, mbedtls SHA-256):
+# unpacked into build/src/ with `apt-get source` (thinvmm/tpm/fetch-sources.sh).
+"$REPO_ROOT/thinvmm/tpm/fetch-sources.sh" "$REPO_ROOT/build/src" \
+    || die "could not unpack the tpm2-tss and mbedtls source packages into build/src"
+
 log "all dependencies present (guest kernel headers: $KVER)"

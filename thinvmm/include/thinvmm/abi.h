@@ -12,15 +12,6 @@
 #include <linux/types.h>
 #else
 #include <stdint.h>
-/*
- * TVMM_HC_TPMLOG(gpa=RBX, len=RCX, offset=RDX): copies the VMM's TCG
- * crypto-agile event log (PCR17/18 extends of the emulated late launch)
- * from byte `offset`. Out: RBX = bytes copied, RCX = the log's total size
- * (0 without a TPM), RDX = TVMM_TPMLOG_* flags.
- */
-#define TVMM_TPMLOG_PRESENT    1u /* a TPM answered at init and was used */
-#define TVMM_TPMLOG_LOCALITIES 2u /* TPM localities 1-4 are gone from the guest's map */
-
 #endif
 
 #include <thinvmm/policy.h>
