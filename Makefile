@@ -17,10 +17,36 @@ VMM_CFLAGS := -std=gnu11 $(WARN) -O2 -g -ffreestanding -fno-stack-protector -fPI
 VMM_LDFLAGS := -nostdlib -static-pie -Wl,-T,thinvmm/link.ld -Wl,--no-dynamic-linker \
 	-Wl,-z,noexecstack -Wl,--build-id=none -Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments
 
-VMM_C := $(wildcard thinvmm/core/*.c thinvmm/svm/*.c thinvmm/vmx/*.c thinvmm/lib/*.c)
+VMM_C := $(wildcard thinvmm/core/*.c thinvmm/svm/*.c thinvmm/vmx/*.c thinvmm/lib/*.c thinvmm/tpm/*.c)
 VMM_S := $(wildcard thinvmm/core/*.S thinvmm/svm/*.S thinvmm/vmx/*.S)
-VMM_OBJ := $(patsubst %,$(B)/%.o,$(VMM_C) $(VMM_S))
-VMM_HDR := $(wildcard thinvmm/include/thinvmm/*.h thinvmm/*/*.h thinvmm/*/*.inc)
+VMM_HDR := $(wildcard thinvmm/include/thinvmm/*.h thinvmm/*/*.h thinvmm/*/*.inc thinvmm/tpm/ext/*.h)
+
+# The VMM's TPM code (thinvmm/tpm/) uses tpm2-tss's MU library and mbedtls's SHA-256, built
+# freestanding with the VMM's flags from Debian's source packages (thinvmm/tpm/fetch-sources.sh
+# unpacks them into build/src/). Their logging is compiled out (MAXLOGLEVEL=0).
+SRC := $(B)/src
+TSS_MU := base-types tpm2b-types tpma-types tpml-types tpms-types tpmt-types tpmu-types
+EXT_OBJ := $(TSS_MU:%=$(B)/ext/tss2-mu/%.o) $(B)/ext/mbedtls/sha256.o $(B)/ext/mbedtls/platform_util.o
+EXT_CFLAGS := -isystem $(SRC)/tpm2-tss/include/tss2 -isystem $(SRC)/tpm2-tss/include -I$(SRC)/tpm2-tss/src \
+	-Ithinvmm/tpm/ext -DMAXLOGLEVEL=0 -isystem $(SRC)/mbedtls/include \
+	-DMBEDTLS_CONFIG_FILE='"mbedtls_config.h"'
+VMM_OBJ := $(patsubst %,$(B)/%.o,$(VMM_C) $(VMM_S)) $(EXT_OBJ)
+$(B)/thinvmm/tpm/%.c.o: VMM_CFLAGS += $(EXT_CFLAGS)
+$(B)/thinvmm/tpm/%.c.o: | $(SRC)/.fetched
+
+$(SRC)/.fetched: thinvmm/tpm/fetch-sources.sh
+	thinvmm/tpm/fetch-sources.sh $(SRC)
+	@touch $@
+$(SRC)/tpm2-tss/src/tss2-mu/%.c $(SRC)/mbedtls/library/%.c: | $(SRC)/.fetched ;
+
+$(B)/ext/tss2-mu/%.o: $(SRC)/tpm2-tss/src/tss2-mu/%.c Makefile | $(SRC)/.fetched
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@gcc $(VMM_CFLAGS) $(EXT_CFLAGS) -Wno-deprecated-declarations -c $< -o $@
+$(B)/ext/mbedtls/%.o: $(SRC)/mbedtls/library/%.c thinvmm/tpm/ext/mbedtls_config.h Makefile | $(SRC)/.fetched
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@gcc $(VMM_CFLAGS) $(EXT_CFLAGS) -Wno-deprecated-declarations -c $< -o $@
 
 GUEST_CFLAGS := -std=gnu11 $(WARN) -O2 -static -Ithinvmm/include -Iloader/linux
 
@@ -130,4 +156,4 @@ format-check:
 	clang-format --dry-run -Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf $(B)/policy $(B)/thinvmm $(B)/loader $(B)/probe $(B)/guest $(B)/unit $(B)/fuzz $(B)/e2e $(B)/bench
+	rm -rf $(B)/policy $(B)/thinvmm $(B)/ext $(B)/loader $(B)/probe $(B)/guest $(B)/unit $(B)/fuzz $(B)/e2e $(B)/bench

@@ -421,10 +421,32 @@ static int cmd_events(int fd, int follow, int json)
 	}
 }
 
+/* ---- tpmlog: the VMM's TCG event log (binary, to stdout) ---- */
+
+static int cmd_tpmlog(int fd)
+{
+	static char buf[TVMM_IOC_MAX_BUF];
+	uint64_t off = 0;
+	for (;;) {
+		struct tvmm_ioc_call c = {
+		    .nr = TVMM_HC_TPMLOG, .len = sizeof(buf), .buf = (uintptr_t)buf, .arg = off};
+		if (call(fd, &c) || c.out[0] > sizeof(buf))
+			return 1;
+		if (!c.out[1]) {
+			fprintf(stderr, "thinvmm-ctl: no TPM event log (the VMM found no TPM)\n");
+			return 1;
+		}
+		fwrite(buf, 1, c.out[0], stdout);
+		off += c.out[0];
+		if (!c.out[0] || off >= c.out[1])
+			return fflush(stdout) ? 1 : 0;
+	}
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: thinvmm-ctl status [--json] | log | lock POLICY.bin | "
-			"events [--follow] [--json]\n");
+			"events [--follow] [--json] | tpmlog > FILE\n");
 	return 2;
 }
 
@@ -443,6 +465,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "lock") && argc == 3)
 		return cmd_lock(argv[2]);
+	if (!strcmp(argv[1], "tpmlog") && argc == 2) {
+		int fd = dev_open();
+		return fd < 0 ? 1 : cmd_tpmlog(fd);
+	}
 	if (!strcmp(argv[1], "events")) {
 		int follow = 0;
 		json = 0;

@@ -425,7 +425,7 @@ static long ctl_ioctl(struct file *f, unsigned int cmd, unsigned long uarg)
 		return -EFAULT;
 	/* User space gets the read-only calls; DEVIRT and LOCK stay with this module. */
 	if (c.nr != TVMM_HC_VERSION && c.nr != TVMM_HC_STATUS && c.nr != TVMM_HC_LOG &&
-	    c.nr != TVMM_HC_EVENTS)
+	    c.nr != TVMM_HC_EVENTS && c.nr != TVMM_HC_TPMLOG)
 		return -EPERM;
 	if (c.len > TVMM_IOC_MAX_BUF)
 		return -E2BIG;

@@ -12,6 +12,9 @@
 #   -t SECONDS    time limit (default 300)
 #   -k KERNEL     kernel image (default build/kernel/vmlinuz)
 #   -q            quiet: do not echo the guest console on stdout
+#   -T            attach a fresh swtpm (TPM 2.0, TIS at 0xFED40000): its state, socket and log
+#                 in OUTDIR/swtpm/, started and stopped here by its PID. Scenarios named
+#                 tpm or tpm-* get one without -T (so tests/e2e/run.sh rows need no extra field).
 #
 # OUTDIR/console.log   COM1 (ttyS0), the guest console
 # OUTDIR/vmm.log       COM2 (I/O port 0x2f8), the hypervisor's log port
@@ -28,8 +31,8 @@ die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 2; }
 log() { printf '%s: %s\n' "$ME" "$*" >&2; }
 
 INITRD="" SCENARIO="" OUTDIR="$REPO_ROOT/build/e2e/manual" SMP=2 CPU=max MEM=1G
-APPEND_EXTRA="" TIMEOUT=300 KERNEL="$REPO_ROOT/build/kernel/vmlinuz" QUIET=0
-while getopts ':i:n:o:s:c:m:a:t:k:qh' opt; do
+APPEND_EXTRA="" TIMEOUT=300 KERNEL="$REPO_ROOT/build/kernel/vmlinuz" QUIET=0 SWTPM=0
+while getopts ':i:n:o:s:c:m:a:t:k:qTh' opt; do
     case "$opt" in
         i) INITRD=$OPTARG ;;
         n) SCENARIO=$OPTARG ;;
@@ -41,6 +44,7 @@ while getopts ':i:n:o:s:c:m:a:t:k:qh' opt; do
         t) TIMEOUT=$OPTARG ;;
         k) KERNEL=$OPTARG ;;
         q) QUIET=1 ;;
+        T) SWTPM=1 ;;
         h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         :) die "option -$OPTARG needs an argument (see -h)" ;;
         *) die "unknown option -$OPTARG (see -h)" ;;
@@ -56,6 +60,8 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || die "qemu-system-x86_64 not fou
 [[ "$SMP" =~ ^[1-9][0-9]*$ ]] || die "-s wants a positive number, not '$SMP'"
 [[ "$TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "-t wants a positive number of seconds, not '$TIMEOUT'"
 [[ -z "$SCENARIO" || "$SCENARIO" =~ ^[A-Za-z0-9_-]+$ ]] || die "bad scenario name '$SCENARIO'"
+
+case "$SCENARIO" in tpm|tpm-*) SWTPM=1 ;; esac
 
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
@@ -74,11 +80,42 @@ QEMU=(qemu-system-x86_64 -M q35 -accel tcg -cpu "$CPU" -smp "$SMP" -m "$MEM"
       -serial "file:$CONSOLE" -serial "file:$VMMLOG"
       -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND"
       "${EXTRA_QEMU[@]}")
-printf '%q ' "${QEMU[@]}" >"$OUTDIR/cmdline"; echo >>"$OUTDIR/cmdline"
 
-QPID="" TPID=""
+# A fresh software TPM (DESIGN "Recipes"): manufactured with EK and platform certificates,
+# then one swtpm instance on a UNIX socket; it exits when QEMU disconnects, and cleanup stops
+# it by its PID (never by name) if it did not.
+SWDIR="$OUTDIR/swtpm"
+swtpm_stop() {
+    if [ -n "$SWPID" ] && kill -0 "$SWPID" 2>/dev/null; then
+        kill -TERM "$SWPID" 2>/dev/null || true
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$SWPID" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL "$SWPID" 2>/dev/null || true
+    fi
+    SWPID=""
+}
+swtpm_start() {
+    command -v swtpm >/dev/null 2>&1 && command -v swtpm_setup >/dev/null 2>&1 \
+        || die "swtpm/swtpm_setup not found (tests/env/deps.sh installs swtpm swtpm-tools)"
+    rm -rf "$SWDIR"
+    mkdir -p "$SWDIR/state"
+    swtpm_setup --tpm2 --tpmstate "$SWDIR/state" --create-ek-cert --create-platform-cert \
+        --lock-nvram --overwrite >"$SWDIR/setup.log" 2>&1 \
+        || { sed 's/^/  swtpm_setup: /' "$SWDIR/setup.log" >&2; die "swtpm_setup failed"; }
+    swtpm socket --tpm2 --tpmstate dir="$SWDIR/state" --ctrl type=unixio,path="$SWDIR/sock" \
+        --log file="$SWDIR/swtpm.log" --daemon --pid file="$SWDIR/swtpm.pid" \
+        || die "swtpm did not start (see $SWDIR/swtpm.log)"
+    for _ in $(seq 50); do [ -S "$SWDIR/sock" ] && [ -s "$SWDIR/swtpm.pid" ] && break; sleep 0.1; done
+    SWPID=$(cat "$SWDIR/swtpm.pid" 2>/dev/null || true)
+    [ -n "$SWPID" ] && [ -S "$SWDIR/sock" ] || die "swtpm did not come up (see $SWDIR/swtpm.log)"
+    log "swtpm pid $SWPID, state in $SWDIR"
+    QEMU+=(-chardev "socket,id=chrtpm,path=$SWDIR/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
+           -device tpm-tis,tpmdev=tpm0)
+}
+
+QPID="" TPID="" SWPID=""
 cleanup() {
     local rc=$?
+    swtpm_stop
     if [ -n "$QPID" ] && kill -0 "$QPID" 2>/dev/null; then
         log "stopping QEMU (pid $QPID)"
         kill -TERM "$QPID" 2>/dev/null || true
@@ -99,6 +136,9 @@ trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT
 trap 'log "terminated"; exit 143' TERM
 trap 'log "hangup"; exit 129' HUP
+
+[ "$SWTPM" -eq 1 ] && swtpm_start
+printf '%q ' "${QEMU[@]}" >"$OUTDIR/cmdline"; echo >>"$OUTDIR/cmdline"
 
 log "booting (smp $SMP, cpu $CPU, limit ${TIMEOUT}s): $APPEND"
 START=$SECONDS

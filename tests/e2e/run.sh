@@ -46,6 +46,7 @@ SCENARIOS=(
     "svm-policy-monitor|2|max|policy-monitor"
     "svm-policy-introspect|2|max|policy-introspect"
     "svm-policy-halt|2|max|policy-halt|stop"
+    "svm-tpm|2|max|tpm"
     "vmx-novmx|1|p4_prescott_celeron_336|vmx-refuse||bochs"
     # Enable once the VT-x backend passes them (today VM entry fails on Bochs: bochs.log says
     # "VMENTER FAIL: VMCS guest CS.AR/LIMIT malformed"):

@@ -18,7 +18,7 @@ PKGS=(
     libmbedtls-dev gnu-efi
     bochs bochsbios vgabios bochs-term
     xorriso mtools grub-pc-bin nasm
-    python3 xxd openssl pkg-config
+    python3 xxd openssl pkg-config dpkg-dev
 )
 # Bochs (tests/e2e/bochs.sh): bochsbios has the BIOS, vgabios the VGA BIOS (bochs depends on
 # "vgabios | seabios", QEMU's seabios satisfies that, and /usr/share/bochs/VGABIOS-lgpl-latest
@@ -31,5 +31,10 @@ ensure_pkgs "${PKGS[@]}"
 KVER=$(resolve_kver)
 ensure_pkgs "linux-headers-$KVER"
 [ -d "/usr/src/linux-headers-$KVER" ] || die "linux-headers-$KVER installed but /usr/src/linux-headers-$KVER is missing"
+
+# Source packages the VMM builds pieces of, freestanding (tpm2-tss MU, mbedtls SHA-256):
+# unpacked into build/src/ with `apt-get source` (thinvmm/tpm/fetch-sources.sh).
+"$REPO_ROOT/thinvmm/tpm/fetch-sources.sh" "$REPO_ROOT/build/src" \
+    || die "could not unpack the tpm2-tss and mbedtls source packages into build/src"
 
 log "all dependencies present (guest kernel headers: $KVER)"

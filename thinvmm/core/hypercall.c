@@ -143,6 +143,9 @@ enum action hypercall_dispatch(struct vcpu *v, const struct exit *e)
 	case TVMM_HC_EVENTS:
 		ret = hc_events(v, a0, a1, a2);
 		break;
+	case TVMM_HC_TPMLOG:
+		ret = tpm_hc_log(v, a0, a1, a2);
+		break;
 	default:
 		ret = TVMM_ENOSYS;
 	}

@@ -259,6 +259,7 @@ static long vmm_init(struct tvmm_handoff *h)
 		return TVMM_L_ENOMEM;
 	}
 	host_idt_init();
+	tpm_init(); /* emulated late launch: PCR17 and the TPM event log (tpm/tpm.c) */
 	rc = vmm.ops->init();
 	if (rc)
 		return rc;

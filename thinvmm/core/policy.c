@@ -193,6 +193,7 @@ int64_t policy_lock(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t flags)
 	vmm_log("policy '%s' locked by cpu %u: %u rules, %llu nested splits; every CPU applies "
 		"it at its next exit",
 		p->name, v->cpu, p->nrules, (unsigned long long)p->splits);
+	tpm_policy_locked(p->blob, len); /* PCR18 (tpm/tpm.c) */
 	return TVMM_OK;
 }
 

@@ -295,6 +295,11 @@ bool msr_value_ok(uint32_t msr, uint64_t val);
 /* core/phys.c: a host pointer to guest-physical memory (identity-mapped in the VMM). */
 void *phys_ptr(uint64_t pa);
 
+/* tpm/tpm.c: emulated late launch (PCR17/18 at locality 2) and its TCG event log */
+void tpm_init(void); /* at init: measure the image if a TPM answers */
+void tpm_policy_locked(const void *blob, size_t len); /* after a successful LOCK */
+int64_t tpm_hc_log(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t offset);
+
 /* core/log.c */
 void log_init(void);
 void vmm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -39,7 +39,8 @@
 #define TVMM_HC_DEVIRT	(TVMM_HC_BASE + 3)
 #define TVMM_HC_LOCK	(TVMM_HC_BASE + 4)
 #define TVMM_HC_EVENTS	(TVMM_HC_BASE + 5)
-#define TVMM_HC_LAST	TVMM_HC_EVENTS
+#define TVMM_HC_TPMLOG	(TVMM_HC_BASE + 6)
+#define TVMM_HC_LAST	TVMM_HC_TPMLOG
 
 /* Status codes in RAX, as signed 64-bit values. */
 #define TVMM_OK	       0
@@ -203,5 +204,14 @@ struct tvmm_events {
  * byte offset `cursor` of the log stream. Out: RBX = bytes copied,
  * RCX = next cursor, RDX = bytes lost (overwritten before this read).
  */
+
+/*
+ * TVMM_HC_TPMLOG(gpa=RBX, len=RCX, offset=RDX): copies the VMM's TCG
+ * crypto-agile event log (PCR17/18 extends of the emulated late launch)
+ * from byte `offset`. Out: RBX = bytes copied, RCX = the log's total size
+ * (0 without a TPM), RDX = TVMM_TPMLOG_* flags.
+ */
+#define TVMM_TPMLOG_PRESENT    1u /* a TPM answered at init and was used */
+#define TVMM_TPMLOG_LOCALITIES 2u /* TPM localities 1-4 are gone from the guest's map */
 
 #endif

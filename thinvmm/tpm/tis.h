@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A minimal TPM 2.0 TIS (FIFO) driver for the VMM's own commands: one
+ * locality, one command at a time, bounded waits. Every call leaves the
+ * TPM idle (commandReady) and the locality released, so the guest's own
+ * driver finds the TPM as it left it.
+ */
+#ifndef TVMM_TPM_TIS_H
+#define TVMM_TPM_TIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TIS_BASE	 0xfed40000ull
+#define TIS_LOCALITY_SZ	 0x1000ull
+#define TIS_NLOCALITIES	 5
+#define TIS_ACCESS	 0x00
+#define TIS_STS		 0x18
+#define TIS_DATA_FIFO	 0x24
+#define TIS_INTERFACE_ID 0x30
+#define TIS_DID_VID	 0xf00
+
+/* 0 if a TIS answers at TIS_BASE (locality 0 registers look sane), -1 if not. */
+int tis_probe(uint32_t *did_vid);
+/*
+ * Sends cmd (cmd_len bytes, a whole TPM2 command) at locality loc and reads
+ * the response into rsp (at most rsp_max bytes). Returns the response length
+ * or -1 (timeout, bad response, locality not granted); why[] says which.
+ */
+long tis_transmit(unsigned loc, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp, size_t rsp_max,
+		  const char **why);
+
+#endif
