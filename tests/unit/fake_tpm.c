@@ -9,10 +9,16 @@ void tpm_init(void)
 {
 }
 
-void tpm_policy_locked(const void *blob, size_t len)
+void tpm_policy_locked(const struct policy *p, const void *src, size_t src_len)
 {
-	(void)blob;
-	(void)len;
+	(void)p;
+	(void)src;
+	(void)src_len;
+}
+
+void tpm_event(const struct tvmm_event *e)
+{
+	(void)e;
 }
 
 int64_t tpm_hc_log(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t offset)
