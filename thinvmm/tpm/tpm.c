@@ -19,27 +19,16 @@
 #include "lib/format.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
-#include "lib/x86.h"
 #include "tpm/tis.h"
 #include "tpm/tpm.h"
 
-#define HIDDEN __attribute__((visibility("hidden")))
-extern char __image_start[] HIDDEN;
-struct tpm_rela {
-	uint64_t offset, info;
-	int64_t addend;
-};
-extern const struct tpm_rela __rela_start[] HIDDEN, __rela_end[] HIDDEN;
-extern struct dtr host_idtr;
-
-#define EV_NO_ACTION	  0x00000003u
-#define EV_EVENT_TAG	  0x00000006u
-#define LOG_PAGES	  8u
-#define TRAMP_STACK_PAGES 4u
-#define RETRIES		  20
-#define MAX_CLASSES	  64u
-#define COUNT_DIGITS	  10u
-#define LOCK_TEXT	  4000u
+#define EV_NO_ACTION 0x00000003u
+#define EV_EVENT_TAG 0x00000006u
+#define LOG_PAGES    8u
+#define RETRIES	     20
+#define MAX_CLASSES  64u
+#define COUNT_DIGITS 10u
+#define LOCK_TEXT    4000u
 
 static const char launch_text[] = "launch: emulated-drtm";
 
@@ -231,39 +220,6 @@ static int measure(uint32_t pcr, uint32_t tag, const uint8_t digest[32], const c
 	return rc;
 }
 
-/*
- * SHA-256 of the image as the file has it: code, constant data and the
- * relocation table, [__image_start, __rela_end), with the R_X86_64_RELATIVE
- * relocations undone (the file holds the addend there, linked at 0). So a
- * verifier computes the reference from thinvmm.bin: its first __rela_end
- * bytes (the QUAD at offset 48 of the header).
- */
-static void image_digest(uint8_t out[32])
-{
-	static uint8_t block[4096];
-	const uint8_t *start = (const uint8_t *)__image_start;
-	uint64_t size = (uint64_t)((const uint8_t *)__rela_end - start);
-	mbedtls_sha256_context c;
-	mbedtls_sha256_init(&c);
-	mbedtls_sha256_starts_ret(&c, 0);
-	for (uint64_t at = 0; at < size; at += sizeof(block)) {
-		uint64_t n = size - at < sizeof(block) ? size - at : sizeof(block);
-		memcpy(block, start + at, n);
-		for (const struct tpm_rela *r = __rela_start; r < __rela_end; r++) {
-			if ((r->info & 0xffffffffu) != 8 /* R_X86_64_RELATIVE */)
-				continue;
-			for (unsigned k = 0; k < 8; k++) {
-				uint64_t b = r->offset + k;
-				if (b >= at && b < at + n)
-					block[b - at] = (uint8_t)((uint64_t)r->addend >> (8 * k));
-			}
-		}
-		mbedtls_sha256_update_ret(&c, block, n);
-	}
-	mbedtls_sha256_finish_ret(&c, out);
-	mbedtls_sha256_free(&c);
-}
-
 static void hex(char *dst, const uint8_t *p, unsigned n)
 {
 	static const char x[] = "0123456789abcdef";
@@ -275,39 +231,30 @@ static void hex(char *dst, const uint8_t *p, unsigned n)
 }
 
 /*
- * Runs fn on the VMM's own page tables (where the TIS registers are mapped
- * uncached) and stack, interrupts off: at init the CPU is still on the
- * loader's address space, which maps no MMIO.
+ * The first step of tpm_init (tpm/launch.c): the event log and the TIS
+ * registers, uncached in the VMM's own map (the identity map says WB).
+ * 0, or -1 when there is nothing to measure with.
  */
-static void on_host(void (*fn)(void), void *stack_top)
+int tpm_setup(void)
 {
-	uint64_t flags = read_rflags();
-	struct dtr old_idt;
-	sidt(&old_idt);
-	__asm__ volatile("cli" ::: "memory");
-	__asm__ volatile("lidt %0" ::"m"(host_idtr));
-	register uint64_t r12 __asm__("r12") = (uint64_t)(uintptr_t)fn;
-	register uint64_t r13 __asm__("r13") = read_cr3();
-	register uint64_t r14 __asm__("r14") = vmm.host.root_pa;
-	register uint64_t r15 __asm__("r15") = (uint64_t)(uintptr_t)stack_top;
-	__asm__ volatile("mov %%rsp, %%rbx\n\t"
-			 "mov %%r15, %%rsp\n\t"
-			 "mov %%r14, %%cr3\n\t"
-			 "call *%%r12\n\t"
-			 "mov %%r13, %%cr3\n\t"
-			 "mov %%rbx, %%rsp\n\t"
-			 : "+r"(r12), "+r"(r13), "+r"(r14), "+r"(r15)
-			 :
-			 : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
-			   "memory", "cc");
-	__asm__ volatile("lidt %0" ::"m"(old_idt));
-	if (flags & (1u << 9))
-		__asm__ volatile("sti" ::: "memory");
+	memset(&T, 0, sizeof(T));
+	T.log_cap = LOG_PAGES * PAGE_SIZE;
+	T.log = vmm_alloc_pages(LOG_PAGES);
+	if (!T.log) {
+		vmm_log("TPM: out of VMM memory; no measurement");
+		return -1;
+	}
+	if (pt_map(&vmm.host, TIS_BASE, TIS_BASE, TIS_NLOCALITIES * TIS_LOCALITY_SZ, ACC_R | ACC_W,
+		   PT_MT_UC, 1)) {
+		vmm_log("TPM: cannot map the TIS registers; no measurement");
+		return -1;
+	}
+	log_spec_id();
+	return 0;
 }
 
-static uint8_t image_sha[32];
-
-static void launch_measure(void)
+/* The second, on the VMM's page tables: PCR17 if a TPM answers. */
+void tpm_launch(const uint8_t image_sha[32])
 {
 	uint32_t id;
 	if (tis_probe(&id))
@@ -321,24 +268,9 @@ static void launch_measure(void)
 		"thinvmm image sha256 [0, __rela_end) unrelocated; launch: emulated-drtm");
 }
 
-void tpm_init(void)
+/* The third: localities 1-4 leave the guest's map (reads all-ones, writes dropped). */
+void tpm_launched(const uint8_t image_sha[32])
 {
-	T.log_cap = LOG_PAGES * PAGE_SIZE;
-	T.log = vmm_alloc_pages(LOG_PAGES);
-	uint8_t *stack = vmm_alloc_pages(TRAMP_STACK_PAGES);
-	if (!T.log || !stack) {
-		vmm_log("TPM: out of VMM memory; no measurement");
-		return;
-	}
-	/* The TIS registers, uncached in the VMM's own map (the identity map says WB). */
-	if (pt_map(&vmm.host, TIS_BASE, TIS_BASE, TIS_NLOCALITIES * TIS_LOCALITY_SZ, ACC_R | ACC_W,
-		   PT_MT_UC, 1)) {
-		vmm_log("TPM: cannot map the TIS registers; no measurement");
-		return;
-	}
-	log_spec_id();
-	image_digest(image_sha);
-	on_host(launch_measure, stack + TRAMP_STACK_PAGES * PAGE_SIZE);
 	char h[65];
 	hex(h, image_sha, 32);
 	if (!T.present) {
@@ -346,7 +278,6 @@ void tpm_init(void)
 			(unsigned long long)TIS_BASE, h);
 		return;
 	}
-	/* Localities 1-4 leave the nested map: reads give all-ones, writes are dropped. */
 	if (pt_map(&vmm.nested, TIS_BASE + TIS_LOCALITY_SZ, TIS_BASE + TIS_LOCALITY_SZ,
 		   (TIS_NLOCALITIES - 1) * TIS_LOCALITY_SZ, 0, PT_MT_UC, 1))
 		vmm_log("TPM: could not take localities 1-4 from the guest");

@@ -21,7 +21,13 @@
 #define TPM_TAG_LOCK	  0x54560004u
 #define TPM_TAG_VIOLATION 0x54560005u
 
-/* The entry points (tpm_init, tpm_policy_locked, tpm_event, tpm_hc_log) are declared in core/vmm.h.
- */
+#include <stdint.h>
+
+/* The entry points (tpm_init, tpm_policy_locked, tpm_event, tpm_hc_log): core/vmm.h. */
+
+/* tpm_init's steps (tpm/launch.c runs them; the unit tests call them directly). */
+int tpm_setup(void);
+void tpm_launch(const uint8_t image_sha[32]);
+void tpm_launched(const uint8_t image_sha[32]);
 
 #endif
