@@ -157,6 +157,44 @@ if tvmm_attack text-alias blocked kernel-text; then
 fi
 tvmm_result tpm-violation-class
 
+# The guest's driver keeps using locality 0 while violations make the VMM extend at
+# locality 2: neither may time out or see the other's half-done command.
+tvmm_heading "the guest's TPM use while the VMM extends PCR19"
+TVMM_WHY=""
+rm -f /tmp/tpm-loop.stop /tmp/tpm-loop.err /tmp/tpm-loop.n
+(
+    i=0
+    while [ ! -e /tmp/tpm-loop.stop ] && [ $i -lt 5000 ]; do
+        v=$(pcr 0)
+        [ ${#v} -eq 64 ] || echo "read $i: '$v'" >>/tmp/tpm-loop.err
+        i=$((i + 1))
+    done
+    echo "$i" >/tmp/tpm-loop.n
+) &
+LOOP=$!
+for a in "rodata-alias blocked kernel-rodata" "lstar blocked syscall-msrs" "cr0-wp blocked cr0-wp" \
+    "idt-entry blocked idt"; do
+    # shellcheck disable=SC2086 # the words are the attack's arguments
+    tvmm_attack $a || break
+done
+ATTACK_WHY=$TVMM_WHY
+touch /tmp/tpm-loop.stop
+wait "$LOOP"
+TVMM_WHY=$ATTACK_WHY
+tvmm_info "PCR0 reads while the attacks ran: $(cat /tmp/tpm-loop.n 2>/dev/null)"
+[ -s /tmp/tpm-loop.err ] && TVMM_WHY="$TVMM_WHY guest PCR reads failed: $(head -n 3 /tmp/tpm-loop.err | tr '\n' ' ')"
+[ "$(cat /tmp/tpm-loop.n 2>/dev/null || echo 0)" -gt 0 ] || TVMM_WHY="$TVMM_WHY no PCR read done"
+if dmesg | grep -iE 'tpm.*(timed out|timeout|error)' | grep -v 'TVMM' >/tmp/tpm-dmesg.err; then
+    TVMM_WHY="$TVMM_WHY guest TPM driver complained: $(head -n 2 /tmp/tpm-dmesg.err | tr '\n' ' ')"
+fi
+if [ -z "$TVMM_WHY" ] && fetch_log concurrent; then
+    check_replay
+    N=$(tagged "$LOG" 54560005 | wc -l)
+    tvmm_info "violation classes in the log: $N"
+    [ "$N" = 5 ] || TVMM_WHY="$TVMM_WHY $N violation classes, expected 5"
+fi
+tvmm_result tpm-concurrent-use
+
 tvmm_heading "the guest's own TPM use"
 TVMM_WHY=""
 P0=$(pcr 0)

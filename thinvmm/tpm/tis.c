@@ -23,13 +23,6 @@
 #define T_SHORT (1ull << 31)
 #define T_LONG	(1ull << 34)
 
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-}
-
 static volatile uint8_t *reg8(unsigned loc, unsigned off)
 {
 	return (volatile uint8_t *)(uintptr_t)(TIS_BASE + loc * TIS_LOCALITY_SZ + off);
@@ -48,12 +41,12 @@ static inline void relax(void)
 /* Waits until (STS & mask) == want; 0, or -1 on timeout. */
 static int wait_sts(unsigned loc, uint32_t mask, uint32_t want, uint64_t limit)
 {
-	uint64_t t0 = rdtsc();
+	uint64_t t0 = tis_rdtsc();
 	for (;;) {
 		uint32_t s = *reg32(loc, TIS_STS);
 		if (s != 0xffffffffu && (s & mask) == want)
 			return 0;
-		if (rdtsc() - t0 > limit)
+		if (tis_rdtsc() - t0 > limit)
 			return -1;
 		relax();
 	}
@@ -61,13 +54,13 @@ static int wait_sts(unsigned loc, uint32_t mask, uint32_t want, uint64_t limit)
 
 static unsigned burst(unsigned loc, uint64_t limit)
 {
-	uint64_t t0 = rdtsc();
+	uint64_t t0 = tis_rdtsc();
 	for (;;) {
 		uint32_t s = *reg32(loc, TIS_STS);
 		unsigned b = (s >> STS_BURST_SHIFT) & 0xffff;
 		if (s != 0xffffffffu && b)
 			return b;
-		if (rdtsc() - t0 > limit)
+		if (tis_rdtsc() - t0 > limit)
 			return 0;
 		relax();
 	}
@@ -90,12 +83,12 @@ static int request_locality(unsigned loc)
 	if ((*acc & (ACCESS_VALID | ACCESS_ACTIVE)) == (ACCESS_VALID | ACCESS_ACTIVE))
 		return 0;
 	*acc = ACCESS_REQUEST;
-	uint64_t t0 = rdtsc();
+	uint64_t t0 = tis_rdtsc();
 	for (;;) {
 		uint8_t a = *acc;
 		if ((a & (ACCESS_VALID | ACCESS_ACTIVE)) == (ACCESS_VALID | ACCESS_ACTIVE))
 			return 0;
-		if (rdtsc() - t0 > T_LONG) {
+		if (tis_rdtsc() - t0 > T_LONG) {
 			*acc = ACCESS_ACTIVE; /* withdraw the request */
 			return -1;
 		}

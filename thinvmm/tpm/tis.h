@@ -20,6 +20,14 @@
 #define TIS_INTERFACE_ID 0x30
 #define TIS_DID_VID	 0xf00
 
+/* The time base of every bound here and of the cost the VMM logs. */
+static inline uint64_t tis_rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
 /* 0 if a TIS answers at TIS_BASE (locality 0 registers look sane), -1 if not. */
 int tis_probe(uint32_t *did_vid);
 /*
