@@ -32,12 +32,13 @@ make -s -C "$ROOT/attest" >/dev/null || { echo "FAIL build"; echo "0 passed, 1 f
 rm -rf "$W"
 mkdir -p "$W/tpm" "$W/agent" "$W/agent2"
 
-# A free port pair for swtpm (server P, control P+1).
+# A free port pair for swtpm (server P, control P+1), below the ephemeral range (32768 up),
+# where a client connection elsewhere on the host cannot be holding it.
 pick_port() {
     local p
     for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 20000))
-        if ! ss -ltnH "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null | grep -q .; then
+        p=$((20000 + RANDOM % 12000))
+        if ! ss -tanH "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null | grep -q .; then
             echo "$p"; return 0
         fi
     done
