@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- claims and the JSON verdict ---- */
@@ -893,6 +894,36 @@ out:
 	return ret;
 }
 
+/* The appraisal of one recorded bundle, iterations times, without the state bookkeeping
+ * (nonce consumption, last-quote): what a verifier spends per appraisal, file reading aside. */
+static int cmd_bench(const char *nonce_hex, const char *bundle, const char *cfgpath,
+		     unsigned long iterations)
+{
+	struct appraisal a = {0};
+	struct timespec t0, t1;
+	unsigned long i;
+	double s;
+	int ret = 2;
+
+	if (load_appraisal(&a, nonce_hex, bundle, cfgpath) || !a.buf)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < iterations; i++) {
+		nclaims = 0;
+		appraise_bundle(&a);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("bench: %lu appraisals in %.3f s: %.0f appraisals/s on one core; "
+	       "last verdict %s (%u claims)\n",
+	       iterations, s, s > 0 ? (double)iterations / s : 0.0,
+	       failed() ? "untrusted" : "trusted", nclaims);
+	ret = 0;
+out:
+	free_appraisal(&a);
+	return ret;
+}
+
 /* ---- export: the quote as tpm2_checkquote's inputs (for interop tests) ---- */
 
 static int cmd_export(const char *bundle, const char *dir)
@@ -955,6 +986,9 @@ static void usage(void)
 	    "  enroll-finish --answer F\n"
 	    "  nonce                                  print a fresh nonce, record it as issued\n"
 	    "  appraise --nonce HEX --bundle F [--config F]\n"
+	    "  bench --nonce HEX --bundle F [--config F] [--iterations N]\n"
+	    "                                         appraise N times (default 1000) without\n"
+	    "                                         using the nonce; print appraisals/s\n"
 	    "  export --bundle F --out-dir DIR        quote.msg/.sig/.pcrs, ak.pub for "
 	    "tpm2_checkquote\n"
 	    "exit: 0 trusted/accepted, 1 untrusted/refused, 2 usage or I/O error\n");
@@ -962,22 +996,19 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"state", required_argument, NULL, 's'},
-					     {"json", required_argument, NULL, 'j'},
-					     {"ek-cert", required_argument, NULL, 'c'},
-					     {"ek-pub", required_argument, NULL, 'e'},
-					     {"ak-pub", required_argument, NULL, 'a'},
-					     {"ca-dir", required_argument, NULL, 'C'},
-					     {"challenge", required_argument, NULL, 'x'},
-					     {"answer", required_argument, NULL, 'A'},
-					     {"nonce", required_argument, NULL, 'n'},
-					     {"bundle", required_argument, NULL, 'b'},
-					     {"config", required_argument, NULL, 'f'},
-					     {"out-dir", required_argument, NULL, 'o'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"state", required_argument, NULL, 's'},	  {"json", required_argument, NULL, 'j'},
+	    {"ek-cert", required_argument, NULL, 'c'},	  {"ek-pub", required_argument, NULL, 'e'},
+	    {"ak-pub", required_argument, NULL, 'a'},	  {"ca-dir", required_argument, NULL, 'C'},
+	    {"challenge", required_argument, NULL, 'x'},  {"answer", required_argument, NULL, 'A'},
+	    {"nonce", required_argument, NULL, 'n'},	  {"bundle", required_argument, NULL, 'b'},
+	    {"config", required_argument, NULL, 'f'},	  {"out-dir", required_argument, NULL, 'o'},
+	    {"iterations", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
 	const char *ek_cert = NULL, *ek_pub = NULL, *ak_pub = NULL, *ca_dir = NULL, *chal = NULL;
 	const char *answer = NULL, *nonce = NULL, *bundle = NULL, *config = NULL, *out = NULL;
 	const char *cmd;
+	unsigned long iterations = 1000;
+	char *end;
 	int c;
 
 	if (argc < 2) {
@@ -1024,6 +1055,13 @@ int main(int argc, char **argv)
 		case 'o':
 			out = optarg;
 			break;
+		case 'i':
+			iterations = strtoul(optarg, &end, 10);
+			if (*end || iterations == 0) {
+				usage();
+				return 2;
+			}
+			break;
 		default:
 			usage();
 			return 2;
@@ -1051,6 +1089,8 @@ int main(int argc, char **argv)
 		return cmd_nonce();
 	if (!strcmp(cmd, "appraise") && nonce && bundle)
 		return cmd_appraise(nonce, bundle, config);
+	if (!strcmp(cmd, "bench") && nonce && bundle)
+		return cmd_bench(nonce, bundle, config, iterations);
 	usage();
 	return 2;
 }
