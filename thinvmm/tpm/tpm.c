@@ -354,20 +354,22 @@ void tpm_policy_locked(const struct policy *p, const void *src, size_t src_len)
 	else
 		sha256(p->blob, rh->size, d);
 	hex(h, d, 32);
+	/* The contents digest takes a while: not while other CPUs' violations wait for T.lock. */
+	uint8_t dl[32];
+	uint32_t n = lock_text(p, text, sizeof(text));
+	sha256(text, n, dl);
 	spin_lock(&T.lock);
 	int rc = measure_locked(TPM_PCR_POLICY, TPM_TAG_POLICY, d,
 				src ? "thinvmm policy sha256 (the compiled policy, as its file "
 				      "holds it); launch: emulated-drtm"
 				    : "thinvmm policy sha256 (the resolved blob: the guest gave "
 				      "no compiled policy); launch: emulated-drtm");
-	vmm_log("TPM: policy sha256 %s (%s) %s PCR%u", h, src ? "compiled" : "resolved",
-		rc ? "NOT extended into" : "extended into", TPM_PCR_POLICY);
-	uint32_t n = lock_text(p, text, sizeof(text));
-	sha256(text, n, d);
-	if (!rc && !pcr_extend(TPM_PCR_RUNTIME, d) &&
-	    log_event(TPM_PCR_RUNTIME, TPM_TAG_LOCK, d, text, n))
+	if (!rc && !pcr_extend(TPM_PCR_RUNTIME, dl) &&
+	    log_event(TPM_PCR_RUNTIME, TPM_TAG_LOCK, dl, text, n))
 		T.locked = true;
 	spin_unlock(&T.lock);
+	vmm_log("TPM: policy sha256 %s (%s) %s PCR%u", h, src ? "compiled" : "resolved",
+		rc ? "NOT extended into" : "extended into", TPM_PCR_POLICY);
 	vmm_log("TPM: lock event %s PCR%u: %u TPM commands, %llu kcycles (contents digest %llu); "
 		"%.100s...",
 		T.locked ? "extended into" : "NOT extended into", TPM_PCR_RUNTIME,
