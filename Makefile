@@ -133,7 +133,7 @@ POL_BIN := $(patsubst policy/%.pol,$(B)/policy/%.bin,$(wildcard policy/*.pol))
 policy: $(B)/policy/thinvmm-policy $(POL_BIN)
 $(B)/policy/thinvmm-policy: $(wildcard policy/*.c policy/*.h) thinvmm/core/polcheck.c thinvmm/core/polcheck.h thinvmm/include/thinvmm/policy.h
 	@mkdir -p $(dir $@)
-	gcc $(POL_CFLAGS) $(filter %.c,$^) -o $@
+	gcc $(POL_CFLAGS) $(filter %.c,$^) -o $@ -lmbedcrypto
 $(B)/policy/%.bin: policy/%.pol $(B)/policy/thinvmm-policy
 	$(B)/policy/thinvmm-policy compile $< -o $@
 

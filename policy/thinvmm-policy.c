@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * thinvmm-policy: check, compile and dump thinvmm policies (docs/policy.md).
+ * thinvmm-policy: check, compile, dump and digest thinvmm policies (docs/policy.md).
  * Exit status: 0 ok, 1 policy errors or a bad blob, 2 usage or I/O error.
  */
 #include <errno.h>
@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mbedtls/sha256.h>
+
 #include "parse.h"
 
 #define EXIT_POLICY 1
@@ -20,7 +22,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: thinvmm-policy check FILE\n"
 			"       thinvmm-policy compile FILE -o OUT\n"
-			"       thinvmm-policy dump BLOB\n");
+			"       thinvmm-policy dump BLOB\n"
+			"       thinvmm-policy digest BLOB   (SHA-256 as measured into PCR18)\n");
 	return EXIT_IO;
 }
 
@@ -181,38 +184,48 @@ static int cmd_compile(const char *path, const char *out)
 	return rc;
 }
 
-static int cmd_dump(const char *path)
+/* A compiled policy from a file, in an aligned buffer (the checker reads it as structs). */
+static int load_blob(const char *path, void **blob, size_t *len)
 {
-	char *buf, *text;
-	size_t len;
-	struct pol_error e;
-	if (read_file(path, POL_BLOB_MAX, &buf, &len))
+	char *buf;
+	if (read_file(path, POL_BLOB_MAX, &buf, len))
 		return EXIT_IO;
-	if (len > POL_BLOB_MAX) {
+	if (*len > POL_BLOB_MAX) {
 		fprintf(stderr, "%s: error: not a valid compiled policy: larger than %zu bytes\n",
 			path, (size_t)POL_BLOB_MAX);
 		free(buf);
 		return EXIT_POLICY;
 	}
-	/* The checker reads the blob as structs: give it an aligned copy. */
-	void *blob = aligned_alloc(8, POL_BLOB_MAX);
-	long n;
-	if (!blob) {
-		free(buf);
-		return EXIT_IO;
-	}
-	memcpy(blob, buf, len);
+	*blob = aligned_alloc(8, POL_BLOB_MAX);
+	if (*blob)
+		memcpy(*blob, buf, *len);
 	free(buf);
-	n = pol_unparse(blob, len, 0, 0, &e);
+	return *blob ? 0 : EXIT_IO;
+}
+
+static int bad_blob(const char *path, const struct pol_error *e)
+{
+	if (e->rule >= 0)
+		fprintf(stderr, "%s: error: not a valid compiled policy: record %lld: %s\n", path,
+			(long long)e->rule, e->why);
+	else
+		fprintf(stderr, "%s: error: not a valid compiled policy: %s\n", path, e->why);
+	return EXIT_POLICY;
+}
+
+static int cmd_dump(const char *path)
+{
+	char *text;
+	void *blob;
+	size_t len;
+	struct pol_error e;
+	int rc = load_blob(path, &blob, &len);
+	if (rc)
+		return rc;
+	long n = pol_unparse(blob, len, 0, 0, &e);
 	if (n < 0) {
-		if (e.rule >= 0)
-			fprintf(stderr, "%s: error: not a valid compiled policy: record %lld: %s\n",
-				path, (long long)e.rule, e.why);
-		else
-			fprintf(stderr, "%s: error: not a valid compiled policy: %s\n", path,
-				e.why);
 		free(blob);
-		return EXIT_POLICY;
+		return bad_blob(path, &e);
 	}
 	text = malloc((size_t)n + 1);
 	if (!text) {
@@ -227,12 +240,42 @@ static int cmd_dump(const char *path)
 	return fflush(stdout) ? EXIT_IO : 0;
 }
 
+/*
+ * The reference value for PCR18: SHA-256 of the compiled policy as its file
+ * holds it, which is what `thinvmm-ctl lock` hands the VMM next to the
+ * resolved copy (docs/evidence.md).
+ */
+static int cmd_digest(const char *path)
+{
+	void *blob;
+	size_t len;
+	struct pol_error e;
+	unsigned char d[32];
+	int rc = load_blob(path, &blob, &len);
+	if (rc)
+		return rc;
+	if (pol_check(blob, len, POL_SOURCE, &e)) {
+		free(blob);
+		return bad_blob(path, &e);
+	}
+	rc = mbedtls_sha256_ret(blob, len, d, 0);
+	free(blob);
+	if (rc)
+		return EXIT_IO;
+	for (unsigned i = 0; i < sizeof(d); i++)
+		printf("%02x", d[i]);
+	printf("  %s\n", path);
+	return fflush(stdout) ? EXIT_IO : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "check"))
 		return cmd_check(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "dump"))
 		return cmd_dump(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "digest"))
+		return cmd_digest(argv[2]);
 	if (argc == 5 && !strcmp(argv[1], "compile")) {
 		if (!strcmp(argv[3], "-o"))
 			return cmd_compile(argv[2], argv[4]);

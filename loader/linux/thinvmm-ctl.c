@@ -258,9 +258,9 @@ static const char *vmm_error(int64_t e)
 
 static int cmd_lock(const char *path)
 {
-	static uint64_t buf[TVMM_IOC_MAX_BUF / 8];
+	static uint64_t buf[TVMM_IOC_MAX_LOCK / 8];
 	size_t len;
-	if (read_file(path, buf, sizeof(buf), &len))
+	if (read_file(path, buf, sizeof(buf) / 2, &len))
 		return 1;
 	struct tvmm_pol_header *h = (void *)buf;
 	struct tvmm_pol_rule *r = (void *)(h + 1);
@@ -273,6 +273,8 @@ static int cmd_lock(const char *path)
 			path);
 		return 1;
 	}
+	/* The file as it is goes after the resolved copy: PCR18 measures it, not the copy. */
+	memcpy((char *)buf + len, buf, len);
 	for (uint32_t i = 0; i < h->nrules; i++)
 		if (r[i].kind == TVMM_RULE_MEM_SYM || r[i].kind == TVMM_RULE_PATCH) {
 			r[i].sym[0][TVMM_POL_SYM_LEN - 1] = r[i].sym[1][TVMM_POL_SYM_LEN - 1] = 0;
@@ -287,7 +289,7 @@ static int cmd_lock(const char *path)
 	int fd = dev_open();
 	if (fd < 0)
 		return 1;
-	struct tvmm_ioc_lock l = {.buf = (uintptr_t)buf, .len = (uint32_t)len};
+	struct tvmm_ioc_lock l = {.buf = (uintptr_t)buf, .len = (uint32_t)(2 * len)};
 	if (ioctl(fd, TVMM_IOC_LOCK, &l)) {
 		const char *why = errno == EAGAIN     ? "not every online CPU runs under thinvmm"
 				  : errno == EALREADY ? "a policy is already locked"
@@ -318,14 +320,13 @@ static int cmd_lock(const char *path)
 
 /* ---- events ---- */
 
-static const char *const kind_names[] = {"?",  "memory",    "cr",   "msr-read", "msr-write",
-					 "dt", "hypercall", "init", "exception"};
-static const char *const action_names[] = {"?", "monitor", "deny", "halt"};
+static const char *const kind_names[TVMM_EV_KIND_COUNT] = TVMM_EV_KIND_NAMES;
+static const char *const action_names[TVMM_ACT_COUNT] = TVMM_ACT_NAMES;
 
 static void print_event(const struct tvmm_event *e, int json)
 {
-	const char *kind = kind_names[e->kind < 9 ? e->kind : 0];
-	const char *act = action_names[e->action < 4 ? e->action : 0];
+	const char *kind = kind_names[e->kind < TVMM_EV_KIND_COUNT ? e->kind : 0];
+	const char *act = action_names[e->action < TVMM_ACT_COUNT ? e->action : 0];
 	char name[TVMM_POL_NAME_LEN + 1];
 	size_t n = 0;
 	for (; n < TVMM_POL_NAME_LEN && e->rule_name[n]; n++)

@@ -330,10 +330,14 @@ static long lock_policy(struct tvmm_ioc_lock *l, const void *blob)
 	long rc = 0;
 	u64 out_regs[3];
 
-	if (l->len < sizeof(*h) || h->magic != TVMM_POL_MAGIC || h->size != l->len ||
-	    h->nrules > TVMM_POL_MAX_RULES || l->len != sizeof(*h) + h->nrules * sizeof(*in))
+	u32 tail; /* the compiled policy after it, for the VMM to check and measure */
+
+	if (l->len < sizeof(*h) || h->magic != TVMM_POL_MAGIC || h->size > l->len ||
+	    h->nrules > TVMM_POL_MAX_RULES || h->size != sizeof(*h) + h->nrules * sizeof(*in))
 		return -EINVAL;
-	oh = kzalloc(sizeof(*oh) + TVMM_POL_MAX_RULES * sizeof(*out), GFP_KERNEL);
+	tail = l->len - h->size;
+	/* kmalloc: the VMM reads it as one guest-physical range. */
+	oh = kzalloc(sizeof(*oh) + TVMM_POL_MAX_RULES * sizeof(*out) + tail, GFP_KERNEL);
 	src = kcalloc(TVMM_POL_MAX_RULES, sizeof(*src), GFP_KERNEL);
 	if (!oh || !src) {
 		rc = -ENOMEM;
@@ -357,6 +361,7 @@ static long lock_policy(struct tvmm_ioc_lock *l, const void *blob)
 	*oh = *h;
 	oh->nrules = n;
 	oh->size = sizeof(*oh) + n * sizeof(*out);
+	memcpy((u8 *)oh + oh->size, (const u8 *)blob + h->size, tail);
 	l->nranges = n;
 	mutex_lock(&lock_mutex);
 	cpus_read_lock();
@@ -367,7 +372,8 @@ static long lock_policy(struct tvmm_ioc_lock *l, const void *blob)
 	} else {
 		int cpu = get_cpu();
 		(void)cpu;
-		l->ret = tvmm_hypercall(TVMM_HC_LOCK, virt_to_phys(oh), oh->size, 0, out_regs);
+		l->ret =
+		    tvmm_hypercall(TVMM_HC_LOCK, virt_to_phys(oh), oh->size + tail, 0, out_regs);
 		put_cpu();
 		if (l->ret && out_regs[0] < n)
 			l->bad_rule = src[out_regs[0]];
@@ -395,16 +401,16 @@ static long ctl_lock(unsigned long uarg)
 
 	if (copy_from_user(&l, (void __user *)uarg, sizeof(l)))
 		return -EFAULT;
-	if (l.len > TVMM_IOC_MAX_BUF || !l.len)
+	if (l.len > TVMM_IOC_MAX_LOCK || !l.len)
 		return -E2BIG;
-	blob = memdup_user((void __user *)l.buf, l.len);
+	blob = vmemdup_user((void __user *)l.buf, l.len);
 	if (IS_ERR(blob))
 		return PTR_ERR(blob);
 	l.ret = 0;
 	l.bad_rule = ~0ull;
 	l.nranges = 0;
 	rc = lock_policy(&l, blob);
-	kfree(blob);
+	kvfree(blob);
 	if (copy_to_user((void __user *)uarg, &l, sizeof(l)))
 		rc = -EFAULT;
 	return rc;

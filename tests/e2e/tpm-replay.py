@@ -6,7 +6,7 @@ Usage: tests/e2e/tpm-replay.py CONSOLE.LOG [THINVMM.BIN] [-o DIR]
 
 Extracts each log printed between "TVMM-TPMLOG-BEGIN NAME" and "TVMM-TPMLOG-END NAME"
 (base64) into DIR/vmm-tpm-NAME.log (default: next to the console log), parses it (Spec ID
-event, SHA-256-only TCG_PCR_EVENT2 records), replays PCR 17 and 18 from all-FF (no DRTM),
+event, SHA-256-only TCG_PCR_EVENT2 records), replays PCR 17, 18 and 19 from all-FF (no DRTM),
 compares with the sysfs values the guest printed ("PCRnn: sysfs HEX, replay HEX"), checks
 the image event's digest against SHA-256 of THINVMM.BIN's first __rela_end bytes (the QUAD
 at offset 48 of its header) and runs tpm2_eventlog on each log if it is installed.
@@ -21,7 +21,9 @@ import struct
 import subprocess
 import sys
 
-TAGS = {0x54560001: "image", 0x54560002: "policy", 0x54560003: "launch"}
+TAGS = {0x54560001: "image", 0x54560002: "policy", 0x54560003: "launch", 0x54560004: "lock",
+        0x54560005: "violation"}
+PCRS = (17, 18, 19)
 fails = 0
 
 
@@ -91,24 +93,31 @@ def main():
         except (ValueError, struct.error) as e:
             say(False, "%s: %s" % (name, e))
             continue
-        pcrs = {17: b"\xff" * 32, 18: b"\xff" * 32}
+        pcrs = {p: b"\xff" * 32 for p in PCRS}
         for pcr, etype, digest, data in events:
             tag = struct.unpack_from("<I", data, 0)[0] if len(data) >= 8 else None
             text = data[8:].decode("ascii", "replace")
             print("  %s: PCR%d type %#x tag %s %s %r" % (name, pcr, etype,
                   TAGS.get(tag, tag), digest.hex(), text))
-            say(pcr in pcrs, "%s: event on PCR%d (17 or 18)" % (name, pcr))
+            say(pcr in pcrs, "%s: event on PCR%d (17, 18 or 19)" % (name, pcr))
             pcrs[pcr] = hashlib.sha256(pcrs.get(pcr, b"\xff" * 32) + digest).digest()
             if TAGS.get(tag) == "launch":
                 say(digest == hashlib.sha256(data[8:]).digest() and
                     text == "launch: emulated-drtm", "%s: launch event says and hashes "
                     "'launch: emulated-drtm'" % name)
+            if TAGS.get(tag) == "lock":
+                say(digest == hashlib.sha256(data[8:]).digest() and text.startswith("lock: "),
+                    "%s: lock event text is its digest's preimage" % name)
+            if TAGS.get(tag) == "violation":
+                cls = data[8:].split(b"\0", 1)[0]
+                say(digest == hashlib.sha256(cls).digest() and cls.startswith(b"violation: "),
+                    "%s: violation class text (before the count) is its digest's preimage" % name)
             if TAGS.get(tag) == "image" and ref is not None:
                 say(digest == ref, "%s: image digest = SHA-256 of %s up to __rela_end"
                     % (name, binpath))
-        # The guest printed "PCRnn: sysfs ..." twice per log (17, 18), in order.
-        got = dict(sysfs[2 * idx:2 * idx + 2])
-        for pcr in (17, 18):
+        # The guest printed "PCRnn: sysfs ..." for each PCR per log, in order.
+        got = dict(sysfs[len(PCRS) * idx:len(PCRS) * (idx + 1)])
+        for pcr in PCRS:
             want = got.get(str(pcr))
             say(want == pcrs[pcr].hex(), "%s: host replay of PCR%d %s = sysfs %s"
                 % (name, pcr, pcrs[pcr].hex()[:16], (want or "?")[:16]))

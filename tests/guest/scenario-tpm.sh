@@ -1,10 +1,11 @@
 #!/bin/sh
 # e2e scenario "tpm" (QEMU with swtpm, tests/e2e/qemu.sh -T): the emulated late launch.
-# PCR17/18 start all-FF (no DRTM); after insmod the VMM has extended PCR17 at locality 2 and
+# PCR17/18/19 start all-FF (no DRTM); after insmod the VMM has extended PCR17 at locality 2 and
 # keeps a TCG event log (thinvmm-ctl tpmlog) that replays, here in the guest, to the PCRs the
-# guest's own driver reads from sysfs; the policy lock extends PCR18 the same way; localities
-# 1-4 are gone from the guest (ACCESS reads all ones, writes are dropped); the guest's own TPM
-# use keeps working. The log is also printed as base64 between TVMM-TPMLOG markers so the host
+# guest's own driver reads from sysfs; the policy lock extends PCR18 with the digest of the
+# compiled policy file and PCR19 with the lock event; a violation class is extended into PCR19
+# once, its later hits only counted in the log; localities 1-4 are gone from the guest
+# (ACCESS reads all ones, writes are dropped); the guest's own TPM use keeps working. The log is also printed as base64 between TVMM-TPMLOG markers so the host
 # can check it with tpm2_eventlog and tests/e2e/tpm-replay.py.
 . "${TVMM_DIR:-/opt/thinvmm}/lib.sh"
 
@@ -19,7 +20,7 @@ pcr() {
     done
 }
 
-# Lines "PCR TYPE DIGEST" for each TCG_PCR_EVENT2 (SHA-256 only) of a crypto-agile log.
+# Lines "PCR TYPE DIGEST TAG" for each TCG_PCR_EVENT2 (SHA-256 only) of a crypto-agile log.
 events() {
     xxd -p "$1" | tr -d '\n' | awk '
     function b(o) { return index("0123456789abcdef", substr(h, 2*o+1, 1)) * 16 - 17 + \
@@ -38,9 +39,9 @@ events() {
                 if (u16(o) != 11) { print "not sha256"; exit 1 }
                 d = substr(h, 2*(o+2)+1, 64); o += 34
             }
-            s = u32(o); o += 4 + s
+            s = u32(o); g = s >= 4 ? sprintf("%08x", u32(o + 4)) : "-"; o += 4 + s
             if (o > n) { print "truncated event"; exit 1 }
-            print p, t, d
+            print p, t, d, g
         }
     }'
 }
@@ -48,7 +49,7 @@ events() {
 # Replays the log for PCR $2 from all-FF; prints the result.
 replay() {
     _v=$FF
-    events "$1" | while read -r _p _t _d; do
+    events "$1" | while read -r _p _t _d _g; do
         [ "$_p" = "$2" ] || continue
         # shellcheck disable=SC2059 # the format is the bytes, as \xHH escapes
         _v=$(printf "$(echo "$_v$_d" | sed 's/../\\x&/g')" | sha256sum | cut -d' ' -f1)
@@ -72,7 +73,7 @@ fetch_log() {
 
 check_replay() {
     TVMM_WHY=""
-    for _n in 17 18; do
+    for _n in 17 18 19; do
         _r=$(replay "$LOG" "$_n") _s=$(pcr "$_n")
         tvmm_info "PCR$_n: sysfs $_s, replay $_r"
         [ "$_r" = "$_s" ] || TVMM_WHY="$TVMM_WHY PCR$_n replay $_r != sysfs $_s;"
@@ -110,12 +111,51 @@ if tvmm_ensure_loaded && fetch_log launch; then
 fi
 tvmm_result tpm-log-replay-launch
 
-tvmm_heading "lock: PCR18"
+# The digests of the events with tag $2 in log $1, one per line.
+tagged() { events "$1" | awk -v g="$2" '$4 == g { print $3 }'; }
+
+tvmm_heading "lock: PCR18 (the compiled policy) and PCR19 (what the lock covered)"
 if tvmm_ensure_loaded && tvmm_lock linux-default && fetch_log lock; then
     check_replay
     [ "$(pcr 18)" != "$FF" ] || TVMM_WHY="$TVMM_WHY PCR18 still all-FF after the lock"
+    [ "$(pcr 19)" != "$FF" ] || TVMM_WHY="$TVMM_WHY PCR19 still all-FF after the lock"
+    WANT=$(sha256sum "$TVMM_DIR/linux-default.bin" | cut -d' ' -f1)
+    GOT=$(tagged "$LOG" 54560002)
+    tvmm_info "policy event $GOT, sha256 of the compiled file $WANT"
+    [ "$GOT" = "$WANT" ] || TVMM_WHY="$TVMM_WHY policy event '$GOT' is not the compiled file's $WANT"
+    LOCKTXT=$(tr '\0' '\n' <"$LOG" | grep -a '^lock: ' | head -n 1)
+    tvmm_info "lock event: $(echo "$LOCKTXT" | cut -c1-200)"
+    [ "$(tagged "$LOG" 54560004 | wc -l)" = 1 ] || TVMM_WHY="$TVMM_WHY not exactly one lock event"
+    case "$LOCKTXT" in
+        "lock: policy=linux-default "*contents-sha256=*) ;;
+        *) TVMM_WHY="$TVMM_WHY lock event text: '$LOCKTXT'" ;;
+    esac
 fi
 tvmm_result tpm-log-replay-lock
+
+# A violation class reaches PCR19 at its first hit only; the log counts the rest.
+tvmm_heading "violation class: one extend, then a count"
+TVMM_WHY=""
+V0=$(pcr 19)
+if tvmm_attack text-alias blocked kernel-text; then
+    V1=$(pcr 19)
+    tvmm_attack text-alias blocked kernel-text
+    V2=$(pcr 19)
+    tvmm_info "PCR19: $V0 -> $V1 -> $V2"
+    [ "$V1" != "$V0" ] || TVMM_WHY="$TVMM_WHY PCR19 unchanged by the first violation"
+    [ "$V2" = "$V1" ] || TVMM_WHY="$TVMM_WHY PCR19 changed again for the same class"
+    if fetch_log violation; then
+        check_replay
+        CLS=$(tr '\0' '\n' <"$LOG" | grep -a -A1 '^violation: ' | tr '\n' ' ')
+        tvmm_info "violation records: $CLS"
+        [ "$(tagged "$LOG" 54560005 | wc -l)" = 1 ] || TVMM_WHY="$TVMM_WHY not exactly one violation event"
+        case "$CLS" in
+            *"name=kernel-text action=deny count=0000000002"*) ;;
+            *) TVMM_WHY="$TVMM_WHY no kernel-text class with count 2: '$CLS'" ;;
+        esac
+    fi
+fi
+tvmm_result tpm-violation-class
 
 tvmm_heading "the guest's own TPM use"
 TVMM_WHY=""

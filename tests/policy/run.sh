@@ -183,6 +183,17 @@ bad_blob bad-reserved "$TMP/c-reserved.bin" "reserved field set or name not term
 head -c 60000 /dev/zero >"$TMP/huge.bin"
 bad_blob too-large "$TMP/huge.bin" "larger than"
 
+# digest: the PCR18 reference value is SHA-256 of the compiled file; bad blobs exit 1.
+run "$TOOL" digest "$TMP/fields.bin"
+want="$(sha256sum <"$TMP/fields.bin" | cut -c1-64)  $TMP/fields.bin"
+if [ "$RC" -eq 0 ] && [ "$OUT" = "$want" ]; then ok digest; else fail digest "exit $RC '$OUT' $ERR"; fi
+run "$TOOL" digest "$TMP/c-action.bin"
+if [ "$RC" -eq 1 ] && [ -z "$OUT" ] && grep -qF "record 0: unknown action" <<<"$ERR"; then
+    ok digest/bad-blob
+else
+    fail digest/bad-blob "exit $RC: $OUT $ERR"
+fi
+
 # (e) output: never a partial or stray file; exit 2 on I/O errors
 run "$TOOL" compile tests/policy/good/fields.pol -o "$TMP/no/such/dir/x.bin"
 if [ "$RC" -eq 2 ] && [ ! -e "$TMP/no" ] && [ -n "$ERR" ]; then ok out-missing-dir; else fail out-missing-dir "exit $RC"; fi

@@ -944,10 +944,14 @@ TEST(policy_lock_refusals)
 	CHECK_EQ(v.regs[GREG_RAX], (uint64_t)TVMM_EPERM);
 	hcall(TVMM_HC_LOCK, 0x9f000, blob_len(&b), 0);
 	CHECK_EQ(v.regs[GREG_RAX], (uint64_t)TVMM_EFAULT);
+	/* Two policies at most: the resolved one and the compiled one after it. */
 	len = sizeof(struct tvmm_pol_header) + TVMM_POL_MAX_RULES * sizeof(struct tvmm_pol_rule);
-	hcall(TVMM_HC_LOCK, BLOB_GPA, len + 1, 0);
+	hcall(TVMM_HC_LOCK, BLOB_GPA, 2 * len + 1, 0);
 	CHECK_EQ(v.regs[GREG_RAX], (uint64_t)TVMM_ERANGE);
-	/* A length that does not match the blob. */
+	/* A length that does not match the blob: short, or a tail that is no policy. */
+	hcall(TVMM_HC_LOCK, BLOB_GPA, blob_len(&b) - 1, 0);
+	CHECK_EQ(v.regs[GREG_RAX], (uint64_t)TVMM_EINVAL);
+	CHECK_EQ(v.regs[GREG_RBX], ~0ull);
 	hcall(TVMM_HC_LOCK, BLOB_GPA, blob_len(&b) + 184, 0);
 	CHECK_EQ(v.regs[GREG_RAX], (uint64_t)TVMM_EINVAL);
 	CHECK_EQ(v.regs[GREG_RBX], ~0ull);
@@ -956,20 +960,154 @@ TEST(policy_lock_refusals)
 	CHECK_EQ(events_hits(), hits);
 }
 
+/* The compiled policy after the resolved one: checked against it, nothing else changes. */
+static int64_t lock_with_source(const struct blob *b, const struct blob *src)
+{
+	put_blob(b);
+	memcpy(guest_blob + blob_len(b), src, blob_len(src));
+	CHECK_EQ(hcall(TVMM_HC_LOCK, BLOB_GPA, blob_len(b) + blob_len(src), 0), ACT_RESUME);
+	return (int64_t)v.regs[GREG_RAX];
+}
+
+TEST(policy_lock_with_compiled_policy)
+{
+	struct blob b, src;
+
+	machine();
+	std_policy(&b);
+	std_policy(&src); /* no symbol rules: the compiled policy is the resolved one */
+	src.r[I_LIDT].action = TVMM_ACT_HALT;
+	CHECK_EQ(lock_with_source(&b, &src), TVMM_EINVAL);
+	CHECK_EQ(v.regs[GREG_RBX], I_LIDT);
+	CHECK(strstr(fake_console, "against the compiled policy") != NULL);
+	EXPECT_UNTOUCHED();
+	std_policy(&src);
+	snprintf(src.h.name, sizeof(src.h.name), "other");
+	CHECK_EQ(lock_with_source(&b, &src), TVMM_EINVAL);
+	CHECK_EQ(v.regs[GREG_RBX], ~0ull);
+	EXPECT_UNTOUCHED();
+	std_policy(&src);
+	src.h.magic = 0;
+	CHECK_EQ(lock_with_source(&b, &src), TVMM_EINVAL);
+	CHECK_EQ(v.regs[GREG_RBX], ~0ull);
+	CHECK(strstr(fake_console, "the compiled policy after it") != NULL);
+	EXPECT_UNTOUCHED();
+	std_policy(&src);
+	CHECK_EQ(lock_with_source(&b, &src), TVMM_OK);
+	CHECK(vmm.pol.locked);
+	CHECK_EQ(vmm.pol.nrules, I_NRULES);
+}
+
+/* A source policy: a symbol range, a CR pin, a patch table; and what the loader makes of it. */
+static void source_and_resolved(struct blob *src, struct blob *res)
+{
+	struct tvmm_pol_rule *r;
+
+	blob_init(src, "p");
+	r = add(src, TVMM_RULE_MEM_SYM, TVMM_ACT_DENY, R_ | X_, 0, 0);
+	snprintf(r->sym[0], sizeof(r->sym[0]), "_stext");
+	snprintf(r->sym[1], sizeof(r->sym[1]), "_etext");
+	add(src, TVMM_RULE_CR, TVMM_ACT_DENY, 0, 0, CR0_WP_);
+	r = add(src, TVMM_RULE_PATCH, TVMM_ACT_MONITOR, 0, 0, 0);
+	snprintf(r->sym[0], sizeof(r->sym[0]), "__start___jump_table");
+	snprintf(r->sym[1], sizeof(r->sym[1]), "__stop___jump_table");
+	memcpy(res, src, sizeof(*res));
+	res->h.nrules = 0;
+	/* _stext.._etext became two physical ranges. */
+	for (int i = 0; i < 2; i++) {
+		res->r[i] = src->r[0];
+		res->r[i].kind = TVMM_RULE_MEM;
+		res->r[i].a = 0x1000000 + (uint64_t)i * 0x400000;
+		res->r[i].b = 0x200000;
+		memset(res->r[i].sym, 0, sizeof(res->r[i].sym));
+	}
+	res->r[2] = src->r[1];
+	res->r[3] = src->r[2];
+	res->r[3].a = 0x2000000;
+	res->r[3].b = 0x1000;
+	memset(res->r[3].sym, 0, sizeof(res->r[3].sym));
+	res->h.nrules = 4;
+	res->h.size = (uint32_t)blob_len(res);
+}
+
+static int same_source(const struct blob *res, const struct blob *src, int64_t *rule)
+{
+	struct pol_error err;
+
+	if (!CHECK_EQ(check_exact(res, blob_len(res), POL_RESOLVED, &err), 0) ||
+	    !CHECK_EQ(check_exact(src, blob_len(src), POL_SOURCE, &err), 0))
+		printf("  (%s, rule %lld)\n", err.why, (long long)err.rule);
+	int ret = pol_same_source(res, src, &err);
+	*rule = err.rule;
+	return ret;
+}
+
+TEST(polcheck_same_source)
+{
+	struct blob src, res, bad;
+	int64_t rule;
+
+	source_and_resolved(&src, &res);
+	CHECK_EQ(same_source(&res, &src, &rule), 0);
+	/* One physical range is as good as two. */
+	memcpy(&bad, &res, sizeof(bad));
+	memmove(&bad.r[1], &bad.r[2], 2 * sizeof(bad.r[0]));
+	bad.h.nrules = 3;
+	bad.h.size = (uint32_t)blob_len(&bad);
+	CHECK_EQ(same_source(&bad, &src, &rule), 0);
+	/* A range that lost its deny. */
+	memcpy(&bad, &res, sizeof(bad));
+	bad.r[1].action = TVMM_ACT_MONITOR;
+	CHECK_EQ(same_source(&bad, &src, &rule), -1);
+	CHECK_EQ(rule, 1);
+	/* A pinned bit that is not the compiled one. */
+	memcpy(&bad, &res, sizeof(bad));
+	bad.r[2].b = CR0_PE;
+	CHECK_EQ(same_source(&bad, &src, &rule), -1);
+	CHECK_EQ(rule, 2);
+	/* A rule the compiled policy does not have, at the end. */
+	memcpy(&bad, &res, sizeof(bad));
+	bad.r[4] = bad.r[0];
+	bad.r[4].a = 0x3000000;
+	bad.h.nrules = 5;
+	bad.h.size = (uint32_t)blob_len(&bad);
+	CHECK_EQ(same_source(&bad, &src, &rule), -1);
+	CHECK_EQ(rule, 4);
+	/* The symbol range dropped altogether. */
+	memcpy(&bad, &res, sizeof(bad));
+	memmove(&bad.r[0], &bad.r[2], 2 * sizeof(bad.r[0]));
+	bad.h.nrules = 2;
+	bad.h.size = (uint32_t)blob_len(&bad);
+	CHECK_EQ(same_source(&bad, &src, &rule), -1);
+	CHECK_EQ(rule, 0);
+	/* The patch rule missing. */
+	memcpy(&bad, &res, sizeof(bad));
+	bad.h.nrules = 3;
+	bad.h.size = (uint32_t)blob_len(&bad);
+	CHECK_EQ(same_source(&bad, &src, &rule), -1);
+	CHECK_EQ(rule, 3);
+	/* Another policy's name. */
+	memcpy(&bad, &res, sizeof(bad));
+	snprintf(bad.h.name, sizeof(bad.h.name), "q");
+	CHECK_EQ(same_source(&bad, &src, &rule), -1);
+	CHECK_EQ(rule, -1);
+}
+
 TEST(policy_lock_no_memory)
 {
 	struct blob b;
 
 	/* Not enough VMM memory for the worst case of the splits: refused up front. */
 	machine();
-	vmm.mem_total = 23 * 4096; /* the blob's copy takes 12 pages; 3 rules * 4 need 12 more */
+	/* The copy of two blobs takes 24 pages; 3 rules * 4 need 12 more. */
+	vmm.mem_total = 35 * 4096;
 	std_policy(&b);
 	CHECK_EQ(lock_blob(&b), TVMM_ENOMEM);
-	CHECK_EQ(vmm.alloc_next, 12 * 4096);
+	CHECK_EQ(vmm.alloc_next, 24 * 4096);
 	EXPECT_UNTOUCHED();
 	CHECK(strstr(fake_console, "not enough VMM memory") != NULL);
 	/* One page more is enough. */
-	vmm.mem_total = 24 * 4096;
+	vmm.mem_total = 36 * 4096;
 	CHECK_EQ(lock_blob(&b), TVMM_OK);
 	/* The pool runs dry part-way: ENOMEM and not locked. */
 	machine();

@@ -43,9 +43,8 @@ void events_set_rules(const struct tvmm_pol_rule *r, uint32_t n)
 	spin_unlock(&lock);
 }
 
-static const char *const kind_names[] = {"?",  "memory",    "cr",   "msr-read", "msr-write",
-					 "dt", "hypercall", "init", "exception"};
-static const char *const action_names[] = {"?", "monitor", "deny", "halt"};
+static const char *const kind_names[TVMM_EV_KIND_COUNT] = TVMM_EV_KIND_NAMES;
+static const char *const action_names[TVMM_ACT_COUNT] = TVMM_ACT_NAMES;
 
 static bool same(const struct tvmm_event *a, const struct tvmm_event *b)
 {
@@ -61,10 +60,10 @@ static void log_event(const struct tvmm_event *e)
 	vmm_log("violation #%llu x%llu: cpu %u %s rule %u '%.32s' %s: rip %#llx gpa %#llx "
 		"gva %#llx index %#x access %u value %#llx",
 		(unsigned long long)e->seq, (unsigned long long)e->count, e->cpu,
-		kind_names[e->kind < 9 ? e->kind : 0], e->rule, e->rule_name,
-		action_names[e->action < 4 ? e->action : 0], (unsigned long long)e->rip,
-		(unsigned long long)e->gpa, (unsigned long long)e->gva, e->index, e->access,
-		(unsigned long long)e->value);
+		kind_names[e->kind < TVMM_EV_KIND_COUNT ? e->kind : 0], e->rule, e->rule_name,
+		action_names[e->action < TVMM_ACT_COUNT ? e->action : 0],
+		(unsigned long long)e->rip, (unsigned long long)e->gpa, (unsigned long long)e->gva,
+		e->index, e->access, (unsigned long long)e->value);
 }
 
 void event_record(const struct tvmm_event *in)
@@ -103,6 +102,7 @@ void event_record(const struct tvmm_event *in)
 	spin_unlock(&lock);
 	if (print)
 		log_event(&copy);
+	tpm_event(in); /* PCR19 at a violation class's first hit (tpm/tpm.c) */
 }
 
 uint64_t events_hits(void)

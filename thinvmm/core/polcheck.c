@@ -213,3 +213,60 @@ int pol_check(const void *blob, uint64_t len, enum pol_stage stage, struct pol_e
 	err->why = 0;
 	return 0;
 }
+
+static bool same_bytes(const void *a, const void *b, uint64_t n)
+{
+	const uint8_t *x = a, *y = b;
+	for (uint64_t i = 0; i < n; i++)
+		if (x[i] != y[i])
+			return false;
+	return true;
+}
+
+/* The fields a resolved rule keeps from its source rule, whatever the kind. */
+static bool same_origin(const struct tvmm_pol_rule *r, const struct tvmm_pol_rule *s)
+{
+	return r->action == s->action && r->perm == s->perm && r->id == s->id &&
+	       r->line == s->line && same_bytes(r->name, s->name, sizeof(r->name));
+}
+
+/* Resolved rule r may stand for source rule s. */
+static bool resolves(const struct tvmm_pol_rule *r, const struct tvmm_pol_rule *s)
+{
+	if (!same_origin(r, s))
+		return false;
+	if (s->kind == TVMM_RULE_MEM_SYM)
+		return r->kind == TVMM_RULE_MEM;
+	if (s->kind == TVMM_RULE_PATCH)
+		return r->kind == TVMM_RULE_PATCH;
+	return same_bytes(r, s, sizeof(*r));
+}
+
+int pol_same_source(const void *resolved, const void *source, struct pol_error *err)
+{
+	const struct tvmm_pol_header *rh = resolved, *sh = source;
+	const struct tvmm_pol_rule *r = (const void *)(rh + 1), *s = (const void *)(sh + 1);
+	uint32_t j = 0;
+	err->rule = -1;
+	err->why = "policy name differs from the compiled policy's";
+	if (!same_bytes(rh->name, sh->name, sizeof(rh->name)))
+		return -1;
+	for (uint32_t i = 0; i < sh->nrules; i++) {
+		err->rule = j;
+		err->why = "rule does not come from the compiled policy's rule in that place";
+		if (j >= rh->nrules || !resolves(&r[j], &s[i]))
+			return -1;
+		j++;
+		/* A symbol range may have become several physical ranges. */
+		while (s[i].kind == TVMM_RULE_MEM_SYM && j < rh->nrules && resolves(&r[j], &s[i]) &&
+		       !(i + 1 < sh->nrules && resolves(&r[j], &s[i + 1])))
+			j++;
+	}
+	err->rule = j;
+	err->why = "more rules than the compiled policy accounts for";
+	if (j != rh->nrules)
+		return -1;
+	err->rule = -1;
+	err->why = 0;
+	return 0;
+}

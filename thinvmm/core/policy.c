@@ -111,6 +111,30 @@ static void summarize(struct policy *p)
 	}
 }
 
+/*
+ * The resolved blob as the VMM takes it, and the compiled policy it came
+ * from when the guest gave it (then PCR18 measures that one: it does not
+ * depend on where KASLR put the kernel).
+ */
+static int64_t check_blobs(struct vcpu *v, const void *blob, uint64_t rlen, const void *src,
+			   uint64_t slen)
+{
+	struct pol_error err;
+	const char *what = "";
+	if (pol_check(blob, rlen, POL_RESOLVED, &err)) {
+	} else if (src && pol_check(src, slen, POL_SOURCE, &err)) {
+		what = "the compiled policy after it: ";
+		err.rule = -1;
+	} else if (src && pol_same_source(blob, src, &err)) {
+		what = "against the compiled policy: ";
+	} else {
+		return TVMM_OK;
+	}
+	v->regs[GREG_RBX] = (uint64_t)err.rule;
+	vmm_log("lock refused: rule %lld: %s%s", (long long)err.rule, what, err.why);
+	return TVMM_EINVAL;
+}
+
 int64_t policy_lock(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t flags)
 {
 	struct policy *p = &vmm.pol;
@@ -123,21 +147,20 @@ int64_t policy_lock(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t flags)
 	int64_t rc = hc_check_buffer(gpa, len);
 	if (rc)
 		return rc;
+	/* The resolved policy, then (optionally) the compiled one it came from. */
 	uint64_t max = sizeof(struct tvmm_pol_header) +
 		       (uint64_t)TVMM_POL_MAX_RULES * sizeof(struct tvmm_pol_rule);
-	if (len > max)
+	if (len > 2 * max)
 		return TVMM_ERANGE;
 	/* Our own copy first: another CPU may change the guest's while we look. */
-	if (!p->blob && !(p->blob = vmm_alloc_pages((max + PAGE_SIZE - 1) / PAGE_SIZE)))
+	if (!p->blob && !(p->blob = vmm_alloc_pages((2 * max + PAGE_SIZE - 1) / PAGE_SIZE)))
 		return TVMM_ENOMEM;
 	memcpy(p->blob, phys_ptr(gpa), len);
-	struct pol_error err;
-	if (pol_check(p->blob, len, POL_RESOLVED, &err)) {
-		v->regs[GREG_RBX] = (uint64_t)err.rule;
-		vmm_log("lock refused: rule %lld: %s", (long long)err.rule, err.why);
-		return TVMM_EINVAL;
-	}
 	const struct tvmm_pol_header *h = p->blob;
+	uint64_t rlen = len >= sizeof(*h) && h->size <= len ? h->size : len;
+	const void *src = rlen < len ? (const uint8_t *)p->blob + rlen : 0;
+	if ((rc = check_blobs(v, p->blob, rlen, src, len - rlen)))
+		return rc;
 	const struct tvmm_pol_rule *rules = (const void *)(h + 1);
 	uint64_t bad;
 	rc = check_ranges(rules, h->nrules, &bad);
@@ -193,7 +216,7 @@ int64_t policy_lock(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t flags)
 	vmm_log("policy '%s' locked by cpu %u: %u rules, %llu nested splits; every CPU applies "
 		"it at its next exit",
 		p->name, v->cpu, p->nrules, (unsigned long long)p->splits);
-	tpm_policy_locked(p->blob, len); /* PCR18 (tpm/tpm.c) */
+	tpm_policy_locked(p, src, src ? len - rlen : 0); /* PCR18 and PCR19 (tpm/tpm.c) */
 	return TVMM_OK;
 }
 

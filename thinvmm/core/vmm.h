@@ -297,7 +297,10 @@ void *phys_ptr(uint64_t pa);
 
 /* tpm/tpm.c: emulated late launch (PCR17/18 at locality 2) and its TCG event log */
 void tpm_init(void); /* at init: measure the image if a TPM answers */
-void tpm_policy_locked(const void *blob, size_t len); /* after a successful LOCK */
+/* After a successful LOCK: PCR18 (the compiled policy `src`, else the resolved one), PCR19. */
+void tpm_policy_locked(const struct policy *p, const void *src, size_t src_len);
+/* A recorded event (tpm.c tells violations from introspection): PCR19 at a class's first hit. */
+void tpm_event(const struct tvmm_event *e);
 int64_t tpm_hc_log(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t offset);
 
 /* core/log.c */

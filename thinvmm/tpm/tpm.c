@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Emulated late launch. There is no SKINIT/SENTER here: the VMM itself
- * extends PCR17 (its image) and PCR18 (its policy, at lock) at locality 2,
- * which the guest cannot reach afterwards (localities 1-4 leave the nested
- * map), and says `launch: emulated-drtm` in its log and event log. A real
- * DRTM would have the CPU measure the launch code and reset PCR17-22 first.
+ * extends PCR17 (its image), PCR18 (the compiled policy, at lock) and the
+ * runtime PCR19 (what the lock protected, then each violation class once)
+ * at locality 2, which the guest cannot reach afterwards (localities 1-4
+ * leave the nested map), and says `launch: emulated-drtm` in its log and
+ * event log. A real DRTM would have the CPU measure the launch code and
+ * reset PCR17-22 first (docs/threat-model.md).
  *
  * Commands are marshalled by tpm2-tss's MU library and digests computed by
  * mbedtls, both built freestanding from their source packages (Makefile).
@@ -14,37 +16,56 @@
 #include "mbedtls/sha256.h"
 
 #include "core/vmm.h"
+#include "lib/format.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
-#include "lib/x86.h"
 #include "tpm/tis.h"
 #include "tpm/tpm.h"
 
-#define HIDDEN __attribute__((visibility("hidden")))
-extern char __image_start[] HIDDEN;
-struct tpm_rela {
-	uint64_t offset, info;
-	int64_t addend;
-};
-extern const struct tpm_rela __rela_start[] HIDDEN, __rela_end[] HIDDEN;
-extern struct dtr host_idtr;
-
-#define EV_NO_ACTION	  0x00000003u
-#define EV_EVENT_TAG	  0x00000006u
-#define LOG_PAGES	  4u
-#define TRAMP_STACK_PAGES 4u
-#define RETRIES		  20
+#define EV_NO_ACTION 0x00000003u
+#define EV_EVENT_TAG 0x00000006u
+#define LOG_PAGES    8u
+#define RETRIES	     20
+#define MAX_CLASSES  64u
+#define COUNT_DIGITS 10u
+#define LOCK_TEXT    4000u
 
 static const char launch_text[] = "launch: emulated-drtm";
+
+/*
+ * A violation class: one kind of event from one rule. Its first hit is
+ * extended into PCR19; later hits only bump the count in its log record,
+ * so a storm costs the TPM nothing.
+ */
+struct vclass {
+	uint8_t kind;
+	uint16_t rule;
+	uint8_t action;
+	bool logged;	    /* extended and in the log (else pending: retried) */
+	uint32_t count_off; /* where its count digits are in the log */
+	uint64_t count;
+	char name[TVMM_POL_NAME_LEN];
+};
 
 static struct {
 	bool present;
 	bool localities_taken;
+	bool locked; /* the lock event is in: violations may follow */
 	uint8_t *log;
 	uint32_t log_len, log_cap;
-	struct spinlock lock; /* the log and the TPM */
+	struct spinlock lock; /* the log, the classes and the TPM */
 	uint32_t commands;    /* TPM commands sent */
+	struct vclass classes[MAX_CLASSES];
+	uint32_t nclasses;
+	uint64_t lost; /* hits of classes beyond MAX_CLASSES */
 } T;
+
+static inline uint64_t tsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
 
 static void sha256(const void *p, size_t n, uint8_t out[32])
 {
@@ -89,9 +110,10 @@ static void log_spec_id(void)
 	put("", 1); /* vendorInfoSize 0 */
 }
 
-static void log_event(uint32_t pcr, uint32_t tag, const uint8_t digest[32], const char *text)
+/* One TCG_PCR_EVENT2 with a tagged event; the offset of its data in the log, or 0 if full. */
+static uint32_t log_event(uint32_t pcr, uint32_t tag, const uint8_t digest[32], const void *data,
+			  uint32_t n)
 {
-	uint32_t n = (uint32_t)strnlen(text, 256);
 	uint32_t before = T.log_len;
 	put32(pcr);
 	put32(EV_EVENT_TAG);
@@ -101,11 +123,14 @@ static void log_event(uint32_t pcr, uint32_t tag, const uint8_t digest[32], cons
 	put32(8 + n);
 	put32(tag);
 	put32(n);
-	put(text, n);
+	uint32_t at = T.log_len;
+	put(data, n);
 	if (T.log_len > T.log_cap) {
 		T.log_len = before;
 		vmm_log("TPM: event log full, event for PCR %u not logged", pcr);
+		return 0;
 	}
+	return at;
 }
 
 /* ---- commands ---- */
@@ -178,48 +203,21 @@ static int pcr_extend(uint32_t pcr, const uint8_t digest[32])
 	return -1;
 }
 
-/* Extend and log (the log records only what the TPM took). */
-static int measure(uint32_t pcr, uint32_t tag, const uint8_t digest[32], const char *text)
+/* Extend and log (the log records only what the TPM took); T.lock held. */
+static int measure_locked(uint32_t pcr, uint32_t tag, const uint8_t digest[32], const char *text)
 {
-	spin_lock(&T.lock);
 	int rc = pcr_extend(pcr, digest);
 	if (!rc)
-		log_event(pcr, tag, digest, text);
-	spin_unlock(&T.lock);
+		log_event(pcr, tag, digest, text, (uint32_t)strnlen(text, LOCK_TEXT));
 	return rc;
 }
 
-/*
- * SHA-256 of the image as the file has it: code, constant data and the
- * relocation table, [__image_start, __rela_end), with the R_X86_64_RELATIVE
- * relocations undone (the file holds the addend there, linked at 0). So a
- * verifier computes the reference from thinvmm.bin: its first __rela_end
- * bytes (the QUAD at offset 48 of the header).
- */
-static void image_digest(uint8_t out[32])
+static int measure(uint32_t pcr, uint32_t tag, const uint8_t digest[32], const char *text)
 {
-	static uint8_t block[4096];
-	const uint8_t *start = (const uint8_t *)__image_start;
-	uint64_t size = (uint64_t)((const uint8_t *)__rela_end - start);
-	mbedtls_sha256_context c;
-	mbedtls_sha256_init(&c);
-	mbedtls_sha256_starts_ret(&c, 0);
-	for (uint64_t at = 0; at < size; at += sizeof(block)) {
-		uint64_t n = size - at < sizeof(block) ? size - at : sizeof(block);
-		memcpy(block, start + at, n);
-		for (const struct tpm_rela *r = __rela_start; r < __rela_end; r++) {
-			if ((r->info & 0xffffffffu) != 8 /* R_X86_64_RELATIVE */)
-				continue;
-			for (unsigned k = 0; k < 8; k++) {
-				uint64_t b = r->offset + k;
-				if (b >= at && b < at + n)
-					block[b - at] = (uint8_t)((uint64_t)r->addend >> (8 * k));
-			}
-		}
-		mbedtls_sha256_update_ret(&c, block, n);
-	}
-	mbedtls_sha256_finish_ret(&c, out);
-	mbedtls_sha256_free(&c);
+	spin_lock(&T.lock);
+	int rc = measure_locked(pcr, tag, digest, text);
+	spin_unlock(&T.lock);
+	return rc;
 }
 
 static void hex(char *dst, const uint8_t *p, unsigned n)
@@ -233,39 +231,30 @@ static void hex(char *dst, const uint8_t *p, unsigned n)
 }
 
 /*
- * Runs fn on the VMM's own page tables (where the TIS registers are mapped
- * uncached) and stack, interrupts off: at init the CPU is still on the
- * loader's address space, which maps no MMIO.
+ * The first step of tpm_init (tpm/launch.c): the event log and the TIS
+ * registers, uncached in the VMM's own map (the identity map says WB).
+ * 0, or -1 when there is nothing to measure with.
  */
-static void on_host(void (*fn)(void), void *stack_top)
+int tpm_setup(void)
 {
-	uint64_t flags = read_rflags();
-	struct dtr old_idt;
-	sidt(&old_idt);
-	__asm__ volatile("cli" ::: "memory");
-	__asm__ volatile("lidt %0" ::"m"(host_idtr));
-	register uint64_t r12 __asm__("r12") = (uint64_t)(uintptr_t)fn;
-	register uint64_t r13 __asm__("r13") = read_cr3();
-	register uint64_t r14 __asm__("r14") = vmm.host.root_pa;
-	register uint64_t r15 __asm__("r15") = (uint64_t)(uintptr_t)stack_top;
-	__asm__ volatile("mov %%rsp, %%rbx\n\t"
-			 "mov %%r15, %%rsp\n\t"
-			 "mov %%r14, %%cr3\n\t"
-			 "call *%%r12\n\t"
-			 "mov %%r13, %%cr3\n\t"
-			 "mov %%rbx, %%rsp\n\t"
-			 : "+r"(r12), "+r"(r13), "+r"(r14), "+r"(r15)
-			 :
-			 : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
-			   "memory", "cc");
-	__asm__ volatile("lidt %0" ::"m"(old_idt));
-	if (flags & (1u << 9))
-		__asm__ volatile("sti" ::: "memory");
+	memset(&T, 0, sizeof(T));
+	T.log_cap = LOG_PAGES * PAGE_SIZE;
+	T.log = vmm_alloc_pages(LOG_PAGES);
+	if (!T.log) {
+		vmm_log("TPM: out of VMM memory; no measurement");
+		return -1;
+	}
+	if (pt_map(&vmm.host, TIS_BASE, TIS_BASE, TIS_NLOCALITIES * TIS_LOCALITY_SZ, ACC_R | ACC_W,
+		   PT_MT_UC, 1)) {
+		vmm_log("TPM: cannot map the TIS registers; no measurement");
+		return -1;
+	}
+	log_spec_id();
+	return 0;
 }
 
-static uint8_t image_sha[32];
-
-static void launch_measure(void)
+/* The second, on the VMM's page tables: PCR17 if a TPM answers. */
+void tpm_launch(const uint8_t image_sha[32])
 {
 	uint32_t id;
 	if (tis_probe(&id))
@@ -279,24 +268,9 @@ static void launch_measure(void)
 		"thinvmm image sha256 [0, __rela_end) unrelocated; launch: emulated-drtm");
 }
 
-void tpm_init(void)
+/* The third: localities 1-4 leave the guest's map (reads all-ones, writes dropped). */
+void tpm_launched(const uint8_t image_sha[32])
 {
-	T.log_cap = LOG_PAGES * PAGE_SIZE;
-	T.log = vmm_alloc_pages(LOG_PAGES);
-	uint8_t *stack = vmm_alloc_pages(TRAMP_STACK_PAGES);
-	if (!T.log || !stack) {
-		vmm_log("TPM: out of VMM memory; no measurement");
-		return;
-	}
-	/* The TIS registers, uncached in the VMM's own map (the identity map says WB). */
-	if (pt_map(&vmm.host, TIS_BASE, TIS_BASE, TIS_NLOCALITIES * TIS_LOCALITY_SZ, ACC_R | ACC_W,
-		   PT_MT_UC, 1)) {
-		vmm_log("TPM: cannot map the TIS registers; no measurement");
-		return;
-	}
-	log_spec_id();
-	image_digest(image_sha);
-	on_host(launch_measure, stack + TRAMP_STACK_PAGES * PAGE_SIZE);
 	char h[65];
 	hex(h, image_sha, 32);
 	if (!T.present) {
@@ -304,7 +278,6 @@ void tpm_init(void)
 			(unsigned long long)TIS_BASE, h);
 		return;
 	}
-	/* Localities 1-4 leave the nested map: reads give all-ones, writes are dropped. */
 	if (pt_map(&vmm.nested, TIS_BASE + TIS_LOCALITY_SZ, TIS_BASE + TIS_LOCALITY_SZ,
 		   (TIS_NLOCALITIES - 1) * TIS_LOCALITY_SZ, 0, PT_MT_UC, 1))
 		vmm_log("TPM: could not take localities 1-4 from the guest");
@@ -317,18 +290,181 @@ void tpm_init(void)
 		T.localities_taken ? "taken from the guest" : "NOT taken");
 }
 
-void tpm_policy_locked(const void *blob, size_t len)
+/* SHA-256 of the guest memory under the locked memory rules, in rule order. */
+static void contents_digest(const struct policy *p, uint8_t out[32])
 {
-	if (!T.present)
-		return;
+	mbedtls_sha256_context c;
+	mbedtls_sha256_init(&c);
+	mbedtls_sha256_starts_ret(&c, 0);
+	for (uint32_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].kind == TVMM_RULE_MEM)
+			mbedtls_sha256_update_ret(&c, phys_ptr(p->rules[i].a), p->rules[i].b);
+	mbedtls_sha256_finish_ret(&c, out);
+	mbedtls_sha256_free(&c);
+}
+
+static const char *perm_text(uint8_t perm)
+{
+	static const char *const t[] = {"r", "r", "rw", "rw", "rx", "rx", "rwx", "rwx"};
+	return t[perm & 7];
+}
+
+/*
+ * The lock event's text: the policy, every protected range (as many as fit;
+ * the count and the digest cover all of them) and the digest of their
+ * contents at lock time. It is its own digest's preimage, so the verifier
+ * can read what the lock covered from a log it has replayed.
+ */
+static uint32_t lock_text(const struct policy *p, char *t, uint32_t cap)
+{
+	static const char *const act[TVMM_ACT_COUNT] = TVMM_ACT_NAMES;
 	uint8_t d[32];
 	char h[65];
-	sha256(blob, len, d);
+	uint32_t ranges = 0;
+	for (uint32_t i = 0; i < p->nrules; i++)
+		ranges += p->rules[i].kind == TVMM_RULE_MEM;
+	contents_digest(p, d);
 	hex(h, d, 32);
-	int rc = measure(TPM_PCR_POLICY, TPM_TAG_POLICY, d,
-			 "thinvmm policy sha256 (resolved blob); launch: emulated-drtm");
-	vmm_log("TPM: policy sha256 %s %s PCR%u", h, rc ? "NOT extended into" : "extended into",
-		TPM_PCR_POLICY);
+	int n = tvmm_snprintf(t, cap, "lock: policy=%.32s rules=%u ranges=%u contents-sha256=%s",
+			      p->name, p->nrules, ranges, h);
+	for (uint32_t i = 0; i < p->nrules && n > 0 && (uint32_t)n < cap - 64; i++) {
+		const struct tvmm_pol_rule *r = &p->rules[i];
+		if (r->kind == TVMM_RULE_MEM)
+			n += tvmm_snprintf(t + n, cap - n, " %#llx+%#llx:%s:%s",
+					   (unsigned long long)r->a, (unsigned long long)r->b,
+					   perm_text(r->perm),
+					   act[r->action < TVMM_ACT_COUNT ? r->action : 0]);
+	}
+	if (n > 0 && (uint32_t)n >= cap - 64)
+		n += tvmm_snprintf(t + n, cap - n, " ...");
+	return n > 0 ? (uint32_t)n : 0;
+}
+
+void tpm_policy_locked(const struct policy *p, const void *src, size_t src_len)
+{
+	static char text[LOCK_TEXT + 1];
+	if (!T.present)
+		return;
+	uint64_t t0 = tsc();
+	uint32_t cmds = T.commands;
+	uint8_t d[32];
+	char h[65];
+	const struct tvmm_pol_header *rh = p->blob;
+	if (src)
+		sha256(src, src_len, d);
+	else
+		sha256(p->blob, rh->size, d);
+	hex(h, d, 32);
+	spin_lock(&T.lock);
+	int rc = measure_locked(TPM_PCR_POLICY, TPM_TAG_POLICY, d,
+				src ? "thinvmm policy sha256 (the compiled policy, as its file "
+				      "holds it); launch: emulated-drtm"
+				    : "thinvmm policy sha256 (the resolved blob: the guest gave "
+				      "no compiled policy); launch: emulated-drtm");
+	vmm_log("TPM: policy sha256 %s (%s) %s PCR%u", h, src ? "compiled" : "resolved",
+		rc ? "NOT extended into" : "extended into", TPM_PCR_POLICY);
+	uint32_t n = lock_text(p, text, sizeof(text));
+	sha256(text, n, d);
+	if (!rc && !pcr_extend(TPM_PCR_RUNTIME, d) &&
+	    log_event(TPM_PCR_RUNTIME, TPM_TAG_LOCK, d, text, n))
+		T.locked = true;
+	spin_unlock(&T.lock);
+	vmm_log("TPM: %.160s%s %s PCR%u; %u TPM commands, %llu kcycles", text, n > 160 ? "..." : "",
+		T.locked ? "extended into" : "NOT extended into", TPM_PCR_RUNTIME,
+		T.commands - cmds, (unsigned long long)((tsc() - t0) / 1000));
+}
+
+/* Introspection traps record what the guest did, not an attack on the policy. */
+static bool is_violation(const struct tvmm_event *e)
+{
+	return e->kind != TVMM_EV_EXCEPTION && !(e->kind == TVMM_EV_CR && e->index == 3);
+}
+
+static void write_count(struct vclass *c)
+{
+	uint64_t v = c->count;
+	for (int i = COUNT_DIGITS - 1; i >= 0; i--, v /= 10)
+		T.log[c->count_off + i] = (uint8_t)('0' + v % 10);
+	if (v) /* saturate: more hits than the digits hold */
+		memset(T.log + c->count_off, '9', COUNT_DIGITS);
+}
+
+/* Names come from the hostile policy blob: keep the class text plain. */
+static void plain(char *dst, const char *src, unsigned n)
+{
+	unsigned i = 0;
+	for (; i < n && src[i]; i++) {
+		char ch = src[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.';
+		dst[i] = ok ? ch : '?';
+	}
+	if (!i)
+		dst[i++] = '-';
+	dst[i] = 0;
+}
+
+/* Extend and log a pending class; T.lock held. */
+static void class_measure(struct vclass *c)
+{
+	static const char *const kinds[TVMM_EV_KIND_COUNT] = TVMM_EV_KIND_NAMES;
+	static const char *const act[TVMM_ACT_COUNT] = TVMM_ACT_NAMES;
+	char data[160], name[TVMM_POL_NAME_LEN + 1];
+	uint8_t d[32];
+	plain(name, c->name, TVMM_POL_NAME_LEN);
+	int n = tvmm_snprintf(data, sizeof(data), "violation: kind=%s rule=%u name=%s action=%s",
+			      kinds[c->kind < TVMM_EV_KIND_COUNT ? c->kind : 0], c->rule, name,
+			      act[c->action < TVMM_ACT_COUNT ? c->action : 0]);
+	if (n <= 0 || (uint32_t)n + 1 + 6 + COUNT_DIGITS > sizeof(data))
+		return;
+	sha256(data, (uint32_t)n, d);
+	memcpy(data + n, "\0count=", 7); /* the count: in the log, not in the digest */
+	uint32_t len = (uint32_t)n + 7 + COUNT_DIGITS;
+	memset(data + n + 7, '0', COUNT_DIGITS);
+	if (pcr_extend(TPM_PCR_RUNTIME, d))
+		return;
+	uint32_t at = log_event(TPM_PCR_RUNTIME, TPM_TAG_VIOLATION, d, data, len);
+	c->logged = true; /* extended: never again, even if the log was full */
+	if (at) {
+		c->count_off = at + (uint32_t)n + 7;
+		write_count(c);
+	}
+	vmm_log("TPM: %s extended into PCR%u", data, TPM_PCR_RUNTIME);
+}
+
+static void flush_pending(void)
+{
+	for (uint32_t i = 0; i < T.nclasses; i++)
+		if (!T.classes[i].logged)
+			class_measure(&T.classes[i]);
+}
+
+void tpm_event(const struct tvmm_event *e)
+{
+	if (!T.present || !is_violation(e))
+		return;
+	spin_lock(&T.lock);
+	struct vclass *c = 0;
+	for (uint32_t i = 0; i < T.nclasses && !c; i++)
+		if (T.classes[i].kind == e->kind && T.classes[i].rule == e->rule)
+			c = &T.classes[i];
+	if (!c && T.nclasses < MAX_CLASSES) {
+		c = &T.classes[T.nclasses++];
+		c->kind = e->kind;
+		c->rule = e->rule;
+		c->action = e->action;
+		memcpy(c->name, e->rule_name, sizeof(c->name));
+	}
+	if (!c) {
+		T.lost++;
+	} else {
+		c->count++;
+		if (c->logged && c->count_off)
+			write_count(c);
+	}
+	if (T.locked)
+		flush_pending();
+	spin_unlock(&T.lock);
 }
 
 int64_t tpm_hc_log(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t offset)
@@ -337,6 +473,8 @@ int64_t tpm_hc_log(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t offset)
 	if (rc)
 		return rc;
 	spin_lock(&T.lock);
+	if (T.present && T.locked)
+		flush_pending(); /* a class whose extend failed at its first hit */
 	uint64_t total = T.present ? T.log_len : 0, n = 0;
 	if (offset < total) {
 		n = total - offset < len ? total - offset : len;

@@ -17,7 +17,7 @@
 #include <thinvmm/policy.h>
 
 #define TVMM_ABI_MAJOR	 1
-#define TVMM_ABI_MINOR	 1
+#define TVMM_ABI_MINOR	 2
 #define TVMM_ABI_VERSION ((TVMM_ABI_MAJOR << 16) | TVMM_ABI_MINOR)
 
 /* CPUID leaf 0x40000000: EBX:ECX:EDX spell "ThinVMM" padded with NULs. */
@@ -127,9 +127,11 @@ struct tvmm_status {
 /*
  * TVMM_HC_LOCK(gpa=RBX, len=RCX, flags=RDX=0): applies the resolved policy
  * at gpa (thinvmm/policy.h, memory rules as guest-physical ranges) and
- * locks it; every CPU takes it at its next exit. RBX = the number of the
- * first bad rule on TVMM_EINVAL/EFAULT/EPERM (~0 for the header). After a
- * lock, LOCK and DEVIRT return TVMM_EDENIED and are recorded as events.
+ * locks it; every CPU takes it at its next exit. The compiled policy it
+ * came from may follow it in the buffer (1.2): checked against it, and
+ * measured into PCR18 instead. RBX = the number of the first bad rule on
+ * TVMM_EINVAL/EFAULT/EPERM (~0 for the header). After a lock, LOCK and
+ * DEVIRT return TVMM_EDENIED and are recorded as events.
  *
  * TVMM_HC_EVENTS(gpa=RBX, len=RCX, from=RDX): struct tvmm_events, then the
  * records still held whose seq >= from, oldest first, as many as fit.
@@ -145,6 +147,19 @@ enum tvmm_event_kind {
 	TVMM_EV_INIT = 7,      /* INIT signal to a CPU after the lock */
 	TVMM_EV_EXCEPTION = 8, /* a trapped exception (index = vector, value = error code) */
 };
+
+/* Names of enum tvmm_event_kind and enum tvmm_action, by value (0: unknown). */
+#define TVMM_EV_KIND_COUNT 9u
+#define TVMM_EV_KIND_NAMES                                                                         \
+	{                                                                                          \
+		"?", "memory", "cr", "msr-read", "msr-write", "dt", "hypercall", "init",           \
+		    "exception"                                                                    \
+	}
+#define TVMM_ACT_COUNT 4u
+#define TVMM_ACT_NAMES                                                                             \
+	{                                                                                          \
+		"?", "monitor", "deny", "halt"                                                     \
+	}
 
 #define TVMM_EV_NO_RULE 0xffffu /* the VMM's own rule (lock, INIT), not the policy's */
 #define TVMM_EV_NO_GVA	(~0ull)
@@ -207,7 +222,7 @@ struct tvmm_events {
 
 /*
  * TVMM_HC_TPMLOG(gpa=RBX, len=RCX, offset=RDX): copies the VMM's TCG
- * crypto-agile event log (PCR17/18 extends of the emulated late launch)
+ * crypto-agile event log (PCR17-19: emulated late launch, lock, violations)
  * from byte `offset`. Out: RBX = bytes copied, RCX = the log's total size
  * (0 without a TPM), RDX = TVMM_TPMLOG_* flags.
  */
