@@ -185,7 +185,7 @@ int evlog_replay(const uint8_t *buf, size_t len, struct evlog_result *r, evlog_c
 		}
 		{
 			uint8_t cat[64];
-			struct evlog_event ev = {pcr, type, sha, data, esize};
+			struct evlog_event ev = {pcr, type, sha, data, esize, at};
 
 			memcpy(cat, r->pcr[pcr], 32);
 			memcpy(cat + 32, sha, 32);

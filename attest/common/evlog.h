@@ -21,6 +21,7 @@ struct evlog_event {
 	const uint8_t *sha256; /* 32 bytes, never NULL for events passed to the callback */
 	const uint8_t *data;
 	uint32_t data_len;
+	size_t offset; /* of the record in the log, for messages */
 };
 
 typedef void (*evlog_cb)(void *ctx, const struct evlog_event *ev);

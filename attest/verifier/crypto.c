@@ -39,10 +39,27 @@ int sha256(const void *buf, size_t len, uint8_t out[32])
 	return mbedtls_sha256_ret(buf, len, out, 0);
 }
 
+/* P-256, loaded once: mbedtls keeps the precomputed table of multiples of the generator in the
+ * group (MBEDTLS_ECP_FIXED_POINT_OPTIM), so every verification after the first skips building
+ * it. Never freed: the process ends. */
+static mbedtls_ecp_group *p256(void)
+{
+	static mbedtls_ecp_group grp;
+	static int loaded;
+
+	if (!loaded) {
+		mbedtls_ecp_group_init(&grp);
+		if (mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1))
+			return NULL;
+		loaded = 1;
+	}
+	return &grp;
+}
+
 int verify_ecdsa(const TPMT_PUBLIC *pub, const uint8_t *msg, size_t len, const TPMT_SIGNATURE *sig,
 		 char *err, size_t errlen)
 {
-	mbedtls_ecp_group grp;
+	mbedtls_ecp_group *grp = p256();
 	mbedtls_ecp_point q;
 	mbedtls_mpi r, s;
 	uint8_t h[32];
@@ -53,14 +70,13 @@ int verify_ecdsa(const TPMT_PUBLIC *pub, const uint8_t *msg, size_t len, const T
 			    sig->sigAlg);
 	if (pub->type != TPM2_ALG_ECC || pub->parameters.eccDetail.curveID != TPM2_ECC_NIST_P256)
 		return fail(err, errlen, "key is not ECC P-256");
-	mbedtls_ecp_group_init(&grp);
 	mbedtls_ecp_point_init(&q);
 	mbedtls_mpi_init(&r);
 	mbedtls_mpi_init(&s);
-	if (mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1) ||
+	if (!grp ||
 	    mbedtls_mpi_read_binary(&q.X, pub->unique.ecc.x.buffer, pub->unique.ecc.x.size) ||
 	    mbedtls_mpi_read_binary(&q.Y, pub->unique.ecc.y.buffer, pub->unique.ecc.y.size) ||
-	    mbedtls_mpi_lset(&q.Z, 1) || mbedtls_ecp_check_pubkey(&grp, &q)) {
+	    mbedtls_mpi_lset(&q.Z, 1) || mbedtls_ecp_check_pubkey(grp, &q)) {
 		fail(err, errlen, "key is not a valid P-256 point");
 		goto out;
 	}
@@ -72,13 +88,12 @@ int verify_ecdsa(const TPMT_PUBLIC *pub, const uint8_t *msg, size_t len, const T
 		fail(err, errlen, "internal error");
 		goto out;
 	}
-	if (mbedtls_ecdsa_verify(&grp, h, sizeof(h), &q, &r, &s) != 0) {
+	if (mbedtls_ecdsa_verify(grp, h, sizeof(h), &q, &r, &s) != 0) {
 		fail(err, errlen, "ECDSA signature does not verify with the enrolled AK");
 		goto out;
 	}
 	ret = 0;
 out:
-	mbedtls_ecp_group_free(&grp);
 	mbedtls_ecp_point_free(&q);
 	mbedtls_mpi_free(&r);
 	mbedtls_mpi_free(&s);

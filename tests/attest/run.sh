@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Host-side attestation tests (issue 5): thinvmm-agent and thinvmm-verifier against swtpm over
-# TCP, no QEMU. The VMM's emulated late launch is stood in for by tvev-mklog, which extends
-# PCR17/18 at locality 2 (the swtpm TCTI sets the locality through swtpm's control channel)
-# and writes the matching TCG crypto-agile event log. One ok/FAIL line per case, then
+# TCP, no QEMU. The VMM's measurements are stood in for by tvev-mklog, which extends PCR17/18
+# (launch, image, policy) and PCR19 (lock, violations) at locality 2 (the swtpm TCTI sets the
+# locality through swtpm's control channel) and writes the matching TCG crypto-agile event log. One ok/FAIL line per case, then
 # "N passed, M failed"; exit status non-zero on any failure. swtpm is always stopped.
 # Usage: tests/attest/run.sh   (builds with make -C attest first)
 set -uo pipefail
@@ -32,12 +32,13 @@ make -s -C "$ROOT/attest" >/dev/null || { echo "FAIL build"; echo "0 passed, 1 f
 rm -rf "$W"
 mkdir -p "$W/tpm" "$W/agent" "$W/agent2"
 
-# A free port pair for swtpm (server P, control P+1).
+# A free port pair for swtpm (server P, control P+1), below the ephemeral range (32768 up),
+# where a client connection elsewhere on the host cannot be holding it.
 pick_port() {
     local p
     for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 20000))
-        if ! ss -ltnH "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null | grep -q .; then
+        p=$((20000 + RANDOM % 12000))
+        if ! ss -tanH "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null | grep -q .; then
             echo "$p"; return 0
         fi
     done
@@ -61,6 +62,13 @@ start_tpm() {
     return 1
 }
 
+# An orderly reboot: TPM2_Shutdown(CLEAR) first, or the clock comes back "not safe".
+reboot_tpm() {
+    tpm2_shutdown -c >/dev/null 2>&1 || bad "tpm2_shutdown"
+    stop_tpm
+    if start_tpm; then ok "swtpm restarted (TPM2_Startup(CLEAR): resetCount advances)"; else bad "swtpm restart"; fi
+}
+
 # run NAME EXPECTED_RC CMD...: the command's exit status must be EXPECTED_RC.
 run() {
     local name=$1 want=$2 rc
@@ -72,7 +80,7 @@ run() {
 
 V() { "$B/thinvmm-verifier" "$@" --state "$W/verifier"; }
 A() { "$B/thinvmm-agent" --tcti "$TCTI" "$@"; }
-PCRS=0-7,16,17,18,23
+PCRS=0-7,16,17,18,19,23
 
 # quote NAME [agent options]: a fresh nonce from the verifier, a quote into $W/NAME.tvev;
 # the nonce is left in $W/NAME.nonce.
@@ -97,6 +105,19 @@ appraise_expect() {
     else
         ok "$name${claim:+ (fails $claim)}"
     fi
+}
+
+# claim_is NAME JSON CLAIM RESULT: the verdict JSON gives CLAIM that result.
+claim_is() {
+    if grep -q "\"claim\": \"$3\", \"result\": \"$4\"" "$2" 2>/dev/null; then ok "$1"; else
+        bad "$1" "claim $3 is not $4: $(grep "\"claim\": \"$3\"" "$2" 2>/dev/null)"; fi
+}
+
+# violations JSON: the verdict's "violations" array, one "count class" line per entry.
+violations() {
+    python3 -c 'import json, sys
+for v in json.load(open(sys.argv[1]))["violations"]:
+    print(v["count"], v["class"])' "$1" 2>&1
 }
 
 # ---- the TPM ----
@@ -130,7 +151,7 @@ run "agent activate (ActivateCredential)" 0 A activate --challenge "$W/chal2" -o
 run "enroll-finish accepts the activated credential" 0 V enroll-finish --answer "$W/answer"
 run "the same challenge cannot be answered twice" 2 V enroll-finish --answer "$W/answer"
 
-# ---- emulated late launch: PCR17/18 at locality 2 ----
+# ---- emulated late launch: PCR17/18 at locality 2; the lock and violations: PCR19 ----
 head -c 65536 /dev/urandom >"$W/thinvmm.bin"
 printf 'policy blob for tests\n' >"$W/policy.bin"
 run "PCR17 extend refused at locality 0" 1 "$B/tvev-mklog" --tcti "$TCTI" --locality 0 \
@@ -139,6 +160,19 @@ run "tvev-mklog: PCR17/18 extended at locality 2, event log written" 0 "$B/tvev-
     --tcti "$TCTI" --locality 2 --image "$W/thinvmm.bin" --policy "$W/policy.bin" -o "$W/vmm.log"
 printf 'vmm_image_sha256 = %s\npolicy_sha256 = %s\n' "$(sha256sum <"$W/thinvmm.bin" | cut -c1-64)" \
     "$(sha256sum <"$W/policy.bin" | cut -c1-64)" >"$W/ref.conf"
+# PC Client PCR attributes: PCR19 is extended from localities 2 and 3 only.
+run "PCR19 extend refused at locality 0" 1 "$B/tvev-mklog" --tcti "$TCTI" --locality 0 \
+    --append "$W/vmm.log" --lock -o "$W/vmm-loc0.log"
+quote nolock
+appraise_expect "no lock event (require_lock = yes)" "$W/nolock.tvev" "$(cat "$W/nolock.nonce")" 1 lock
+claim_is "  ... and PCR19, quoted at all-FF, replays" "$W/no lock event (require_lock = yes).json" vmm-log pass
+CONF=$W/nolock.conf
+{ cat "$W/ref.conf"; echo "require_lock = no"; } >"$CONF"
+quote nolock2
+appraise_expect "no lock event, require_lock = no" "$W/nolock2.tvev" "$(cat "$W/nolock2.nonce")" 0
+unset CONF
+run "tvev-mklog --append --lock: PCR19 extended at locality 2" 0 "$B/tvev-mklog" \
+    --tcti "$TCTI" --locality 2 --append "$W/vmm.log" --lock -o "$W/vmm.log"
 if tpm2_eventlog "$W/vmm.log" >"$W/eventlog.yaml" 2>&1 && grep -q 'EV_EVENT_TAG' "$W/eventlog.yaml" &&
     grep -q 'PCRIndex: 18' "$W/eventlog.yaml"; then
     ok "tpm2_eventlog parses the VMM event log"
@@ -151,6 +185,9 @@ if quote good; then ok "agent quote (PCRs $PCRS)"; else bad "agent quote"; fi
 appraise_expect "appraise: good evidence is trusted" "$W/good.tvev" "$(cat "$W/good.nonce")" 0
 if grep -q '"verdict": "trusted"' "$W/appraise: good evidence is trusted.json" 2>/dev/null; then
     ok "JSON verdict says trusted"; else bad "JSON verdict says trusted"; fi
+claim_is "the lock event is accepted" "$W/appraise: good evidence is trusted.json" lock pass
+if [ -z "$(violations "$W/appraise: good evidence is trusted.json")" ]; then
+    ok "JSON: an empty violations array"; else bad "JSON: an empty violations array"; fi
 
 # ---- interop: tpm2_checkquote on the good quote and a tampered one ----
 mkdir -p "$W/cq"
@@ -191,8 +228,8 @@ quote flip3 && python3 "$EDIT" "$W/flip3.tvev" "$W/flip3x.tvev" flip 5 40
 appraise_expect "one byte flipped in a PCR value" "$W/flip3x.tvev" "$(cat "$W/flip3.nonce")" 1 pcr-digest
 quote flip4 && python3 "$EDIT" "$W/flip4.tvev" "$W/flip4x.tvev" flip 2 20
 appraise_expect "one byte flipped in the signed attest" "$W/flip4x.tvev" "$(cat "$W/flip4.nonce")" 1 signature
-# Quoted over 0-7,16,17,18,23, claimed as 0-7,16,17,18,22.
-quote relabel && python3 "$EDIT" "$W/relabel.tvev" "$W/relabelx.tvev" set 4 00000001000b03ff0047
+# Quoted over 0-7,16-19,23, claimed as 0-7,16-19,22.
+quote relabel && python3 "$EDIT" "$W/relabel.tvev" "$W/relabelx.tvev" set 4 00000001000b03ff004f
 appraise_expect "PCR selection relabelled" "$W/relabelx.tvev" "$(cat "$W/relabel.nonce")" 1 pcr-selection
 quote trunc && python3 "$EDIT" "$W/trunc.tvev" "$W/truncx.tvev" truncate 300
 appraise_expect "truncated bundle" "$W/truncx.tvev" "$(cat "$W/trunc.nonce")" 1 bundle-format
@@ -222,17 +259,67 @@ appraise_expect "good evidence still trusted after the negatives" "$W/good.tvev"
 quote good2
 appraise_expect "a fresh good quote is trusted" "$W/good2.tvev" "$(cat "$W/good2.nonce")" 0
 
+# ---- the lock event and violations on PCR19 ----
+quote lockflip && python3 "$EDIT" "$W/lockflip.tvev" "$W/lockflipx.tvev" flipstr 8 policy=tvev-test 7
+appraise_expect "one byte flipped in the lock event's text" "$W/lockflipx.tvev" "$(cat "$W/lockflip.nonce")" 1 lock
+PCRS=0-7,16,17,18,23 quote no19
+appraise_expect "PCR19 not quoted" "$W/no19.tvev" "$(cat "$W/no19.nonce")" 1 vmm-log
+run "tvev-mklog --append --violations 2 (PCR19, locality 2)" 0 "$B/tvev-mklog" \
+    --tcti "$TCTI" --append "$W/vmm.log" --violations 2 -o "$W/vmm.log"
+if tpm2_eventlog "$W/vmm.log" >"$W/eventlog2.yaml" 2>&1 && [ "$(grep -c 'PCRIndex: 19' "$W/eventlog2.yaml")" = 3 ]; then
+    ok "tpm2_eventlog parses the lock and violation events"
+else
+    bad "tpm2_eventlog parses the lock and violation events" "see $W/eventlog2.yaml"
+fi
+quote viol
+appraise_expect "two violation classes reported" "$W/viol.tvev" "$(cat "$W/viol.nonce")" 1 violations
+J="$W/two violation classes reported.json"
+claim_is "  ... and the log with them replays" "$J" vmm-log pass
+if grep -q 'rule=2 name=tvev-test-2 action=deny\] count=2' "$W/err"; then
+    ok "  ... the reason names each class and its count"; else bad "violation reason" "$(cat "$W/err")"; fi
+if [ "$(violations "$J")" = "1 violation: kind=cr rule=1 name=tvev-test-1 action=deny
+2 violation: kind=msr-read rule=2 name=tvev-test-2 action=deny" ]; then
+    ok "  ... the JSON violations array has both, with counts"; else bad "JSON violations" "$(violations "$J")"; fi
+quote vflip && python3 "$EDIT" "$W/vflip.tvev" "$W/vflipx.tvev" flipstr 8 name=tvev-test-2 5
+appraise_expect "one byte flipped in a violation class" "$W/vflipx.tvev" "$(cat "$W/vflip.nonce")" 1 violations
+if grep -q 'digest is not the SHA-256 of its class' "$W/err"; then
+    ok "  ... the class is not bound by its digest"; else bad "class binding" "$(cat "$W/err")"; fi
+# The count is the VMM's own running number, updated in place and not measured: changing it
+# leaves the replay intact, and only the reported number changes.
+quote vcount && python3 "$EDIT" "$W/vcount.tvev" "$W/vcountx.tvev" replace 8 count=0000000002 count=0000000099
+appraise_expect "count digits changed (unmeasured)" "$W/vcountx.tvev" "$(cat "$W/vcount.nonce")" 1 violations
+claim_is "  ... the replay still passes" "$W/count digits changed (unmeasured).json" vmm-log pass
+if violations "$W/count digits changed (unmeasured).json" | grep -q '^99 violation: kind=msr-read rule=2 '; then
+    ok "  ... and the reported count is the changed one"; else bad "changed count" "$(violations "$W/count digits changed (unmeasured).json")"; fi
+run "tvev-mklog --append --violations 1 (class rule=1 again)" 0 "$B/tvev-mklog" \
+    --tcti "$TCTI" --append "$W/vmm.log" --violations 1 -o "$W/vmm.log"
+quote vdup
+appraise_expect "the same violation class twice" "$W/vdup.tvev" "$(cat "$W/vdup.nonce")" 1 violations
+if grep -q 'its class was reported before' "$W/err"; then ok "  ... named as a duplicate"; else
+    bad "duplicate class" "$(cat "$W/err")"; fi
+run "tvev-mklog --append --lock (a second lock)" 0 "$B/tvev-mklog" \
+    --tcti "$TCTI" --append "$W/vmm.log" --lock -o "$W/vmm.log"
+quote lock2
+appraise_expect "a second lock event" "$W/lock2.tvev" "$(cat "$W/lock2.nonce")" 1 lock
+
 # ---- a quote from before a reboot ----
 quote prereboot
-# An orderly reboot: TPM2_Shutdown(CLEAR) first, or the clock comes back "not safe".
-tpm2_shutdown -c >/dev/null 2>&1 || bad "tpm2_shutdown"
-stop_tpm
-if start_tpm; then ok "swtpm restarted (TPM2_Startup(CLEAR): resetCount advances)"; else bad "swtpm restart"; fi
-"$B/tvev-mklog" --tcti "$TCTI" --image "$W/thinvmm.bin" --policy "$W/policy.bin" -o "$W/vmm.log" ||
-    bad "tvev-mklog after reboot"
+reboot_tpm
+"$B/tvev-mklog" --tcti "$TCTI" --image "$W/thinvmm.bin" --policy "$W/policy.bin" --lock \
+    -o "$W/vmm.log" || bad "tvev-mklog after reboot"
 quote postreboot
 appraise_expect "quote after the reboot is trusted" "$W/postreboot.tvev" "$(cat "$W/postreboot.nonce")" 0
 appraise_expect "quote from before the reboot" "$W/prereboot.tvev" "$(cat "$W/prereboot.nonce")" 1 clock
+
+# ---- a violation before the lock (another boot: PCR19 starts at all-FF again) ----
+reboot_tpm
+"$B/tvev-mklog" --tcti "$TCTI" --image "$W/thinvmm.bin" --policy "$W/policy.bin" \
+    --violation-first --lock -o "$W/vmm.log" || bad "tvev-mklog --violation-first"
+quote vfirst
+appraise_expect "a violation before the lock" "$W/vfirst.tvev" "$(cat "$W/vfirst.nonce")" 1 violations
+claim_is "  ... though the log replays" "$W/a violation before the lock.json" vmm-log pass
+if grep -q 'no lock event before it' "$W/err"; then ok "  ... named as out of order"; else
+    bad "violation order" "$(cat "$W/err")"; fi
 
 # ---- usage errors ----
 run "appraise without --bundle is a usage error (exit 2)" 2 V appraise --nonce 00

@@ -6,6 +6,10 @@
   tvev_edit.py IN OUT truncate N             keep the first N bytes (no fix-up)
   tvev_edit.py IN OUT pad N                  append N zero bytes (no fix-up)
   tvev_edit.py IN OUT grow SECTION N         append N zero bytes to a section (fixed up)
+  tvev_edit.py IN OUT flipstr SECTION TEXT [D]  flip the byte D (default 0) bytes into the
+                                             first occurrence of TEXT in a section
+  tvev_edit.py IN OUT replace SECTION OLD NEW   replace the first OLD in a section by NEW,
+                                             of the same length (no length to fix up)
 SECTION is the numeric type (1 nonce .. 10 agent-info)."""
 import struct
 import sys
@@ -33,6 +37,13 @@ def find(secs, t):
     sys.exit(f"no section {t}")
 
 
+def at(value, text):
+    i = value.find(text.encode())
+    if i < 0:
+        sys.exit(f"{text!r} not found")
+    return i
+
+
 def main():
     src, dst, op, *args = sys.argv[1:]
     b = open(src, "rb").read()
@@ -49,6 +60,13 @@ def main():
             s[1][int(args[1])] ^= 1
         elif op == "grow":
             s[1] += bytes(int(args[1]))
+        elif op == "flipstr":
+            s[1][at(s[1], args[1]) + (int(args[2]) if len(args) > 2 else 0)] ^= 1
+        elif op == "replace":
+            old, new = args[1].encode(), args[2].encode()
+            assert len(old) == len(new), "replace keeps the length"
+            i = at(s[1], args[1])
+            s[1][i:i + len(old)] = new
         else:
             sys.exit(f"unknown op {op}")
         out = build(secs)

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+#include "vmmlog.h"
+
+#include <mbedtls/sha256.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char lock_prefix[] = "lock: ";
+static const char viol_prefix[] = "violation: ";
+static const char count_prefix[] = "count=";
+
+void vmmlog_init(struct vmmlog *v, unsigned pcr_launch, unsigned pcr_policy, unsigned pcr_runtime)
+{
+	/* Not the whole struct: viol[] is only read below n_viol. */
+	memset(v, 0, offsetof(struct vmmlog, viol));
+	v->pcr_launch = pcr_launch;
+	v->pcr_policy = pcr_policy;
+	v->pcr_runtime = pcr_runtime;
+}
+
+/* Keeps the first broken rule only: later ones are often its consequences. */
+__attribute__((format(printf, 2, 3))) static void note(char err[160], const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, 160, fmt, ap);
+	va_end(ap);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* A TCG_PCClientTaggedEvent whose size field accounts for exactly the rest of the data. */
+static int tagged(const struct evlog_event *ev, uint32_t *tag, const uint8_t **text, uint32_t *len)
+{
+	if (ev->type != EV_EVENT_TAG || ev->data_len < 8 || le32(ev->data + 4) != ev->data_len - 8)
+		return -1;
+	*tag = le32(ev->data);
+	*text = ev->data + 8;
+	*len = ev->data_len - 8;
+	return 0;
+}
+
+static int starts_with(const uint8_t *t, uint32_t n, const char *prefix)
+{
+	size_t l = strlen(prefix);
+
+	return n >= l && memcmp(t, prefix, l) == 0;
+}
+
+/* Text is bound by the TPM only when the replayed digest is its hash. */
+static int bound(const uint8_t *t, uint32_t n, const uint8_t digest[32])
+{
+	uint8_t h[32];
+
+	return mbedtls_sha256_ret(t, n, h, 0) == 0 && memcmp(h, digest, 32) == 0;
+}
+
+/* "count=" and exactly VMMLOG_COUNT_DIGITS decimal digits, nothing after. */
+static int parse_count(const uint8_t *t, uint32_t n, uint64_t *count)
+{
+	size_t l = sizeof(count_prefix) - 1;
+	uint32_t i;
+
+	if (n != l + VMMLOG_COUNT_DIGITS || !starts_with(t, n, count_prefix))
+		return -1;
+	*count = 0;
+	for (i = (uint32_t)l; i < n; i++) {
+		if (t[i] < '0' || t[i] > '9')
+			return -1;
+		*count = *count * 10 + (uint64_t)(t[i] - '0');
+	}
+	return 0;
+}
+
+static void on_lock(struct vmmlog *v, const struct evlog_event *ev, const uint8_t *t, uint32_t n)
+{
+	if (v->n_lock++ == 0) {
+		v->lock_text = t;
+		v->lock_len = n;
+	} else {
+		note(v->lock_err, "a second lock event at offset %zu", ev->offset);
+	}
+	if (!starts_with(t, n, lock_prefix))
+		note(v->lock_err, "the lock event's text does not start with \"%s\"", lock_prefix);
+	else if (!bound(t, n, ev->sha256))
+		note(v->lock_err, "the lock event's digest is not the SHA-256 of its text");
+	if (v->n_policy == 0)
+		note(v->lock_err, "the lock event comes before the policy event");
+}
+
+static int duplicate(const struct vmmlog *v, const uint8_t digest[32])
+{
+	unsigned i;
+
+	/* Equal digests of checked class texts are equal texts. */
+	for (i = 0; i < v->n_viol; i++)
+		if (memcmp(v->viol[i].digest, digest, 32) == 0)
+			return 1;
+	return 0;
+}
+
+static void on_violation(struct vmmlog *v, const struct evlog_event *ev, const uint8_t *t,
+			 uint32_t n)
+{
+	const uint8_t *nul = memchr(t, 0, n);
+	struct vmmlog_violation c = {.cls = t, .digest = ev->sha256};
+
+	if (v->n_lock == 0)
+		note(v->viol_err, "violation event at offset %zu: no lock event before it",
+		     ev->offset);
+	if (!nul) {
+		note(v->viol_err, "violation event at offset %zu: no NUL after the class",
+		     ev->offset);
+		return;
+	}
+	c.cls_len = (uint32_t)(nul - t);
+	if (!starts_with(t, c.cls_len, viol_prefix))
+		note(v->viol_err, "violation event at offset %zu: class does not start with \"%s\"",
+		     ev->offset, viol_prefix);
+	else if (!bound(t, c.cls_len, ev->sha256))
+		note(v->viol_err,
+		     "violation event at offset %zu: digest is not the SHA-256 of its class",
+		     ev->offset);
+	else if (parse_count(nul + 1, n - c.cls_len - 1, &c.count))
+		note(v->viol_err,
+		     "violation event at offset %zu: not \"%s\" and %u digits after the class",
+		     ev->offset, count_prefix, VMMLOG_COUNT_DIGITS);
+	else if (duplicate(v, ev->sha256))
+		note(v->viol_err, "violation event at offset %zu: its class was reported before",
+		     ev->offset);
+	else if (v->n_viol == VMMLOG_MAX_VIOLATIONS)
+		note(v->viol_err, "more than %u violation classes", VMMLOG_MAX_VIOLATIONS);
+	else
+		v->viol[v->n_viol++] = c;
+}
+
+/* The runtime PCR holds the lock and violations only: anything else there could be a record
+ * this verifier cannot read, so it fails rather than being passed over. */
+static void on_runtime(struct vmmlog *v, const struct evlog_event *ev)
+{
+	const uint8_t *t;
+	uint32_t tag, n;
+
+	if (tagged(ev, &tag, &t, &n) != 0)
+		note(v->viol_err, "event at offset %zu on PCR %u is not a tagged event", ev->offset,
+		     ev->pcr);
+	else if (tag == VMMLOG_TAG_LOCK)
+		on_lock(v, ev, t, n);
+	else if (tag == VMMLOG_TAG_VIOLATION)
+		on_violation(v, ev, t, n);
+	else
+		note(v->viol_err, "event at offset %zu on PCR %u has the unknown tag 0x%08x",
+		     ev->offset, ev->pcr, tag);
+}
+
+static void on_launch(struct vmmlog *v, const struct evlog_event *ev, const uint8_t *t, uint32_t n)
+{
+	static const char want[] = "launch: emulated-drtm";
+
+	v->n_launch++;
+	v->launch_ok = n == sizeof(want) - 1 && !memcmp(t, want, n) && bound(t, n, ev->sha256);
+}
+
+void vmmlog_event(void *ctx, const struct evlog_event *ev)
+{
+	struct vmmlog *v = ctx;
+	const uint8_t *t;
+	uint32_t tag, n;
+
+	if (ev->pcr == v->pcr_runtime) {
+		on_runtime(v, ev);
+		return;
+	}
+	/* Other events are bound by the replay and restricted to the VMM's PCRs there. */
+	if (tagged(ev, &tag, &t, &n) != 0)
+		return;
+	if (tag == VMMLOG_TAG_LOCK) {
+		note(v->lock_err, "lock event on PCR %u, not the runtime PCR %u", ev->pcr,
+		     v->pcr_runtime);
+	} else if (tag == VMMLOG_TAG_VIOLATION) {
+		note(v->viol_err, "violation event on PCR %u, not the runtime PCR %u", ev->pcr,
+		     v->pcr_runtime);
+	} else if (tag == VMMLOG_TAG_LAUNCH && ev->pcr == v->pcr_launch) {
+		on_launch(v, ev, t, n);
+	} else if (tag == VMMLOG_TAG_IMAGE && ev->pcr == v->pcr_launch) {
+		memcpy(v->image, ev->sha256, 32);
+		v->n_image++;
+	} else if (tag == VMMLOG_TAG_POLICY && ev->pcr == v->pcr_policy) {
+		memcpy(v->policy, ev->sha256, 32);
+		v->n_policy++;
+		if (v->n_lock)
+			note(v->lock_err, "a policy event after the lock event (offset %zu)",
+			     ev->offset);
+	}
+}
