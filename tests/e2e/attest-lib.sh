@@ -17,7 +17,8 @@
 #   att_appraise NAME BUNDLE NONCE CONF [STATE]   DIR/NAME.json, DIR/NAME.summary; exit status
 #                                of thinvmm-verifier appraise (0 trusted, 1 untrusted, 2 error)
 #   att_claim JSON CLAIM         "RESULT REASON" of one claim (RESULT absent if not there)
-#   att_show NAME                the verifier's one-line summary and the key claims, indented
+#   att_show NAME                the verifier's summary line, the key claims and the violation
+#                                classes, indented
 # Failures set ATT_WHY. The file channel: the guest's third serial port (COM3, ttyS2 in the
 # guest, tests/guest/scenario-attest.sh) written to a host file; bundles travel as base64 between
 # "TVMM-BUNDLE-BEGIN NAME" and "TVMM-BUNDLE-END NAME SHA256", out of the kernel console's way.
@@ -118,17 +119,21 @@ PY
 }
 
 att_show() {
-    sed 's/^thinvmm-verifier: appraise: /verdict: /; s/^/    /' "$ATT_W/$1.summary"
+    # The verifier's own one-line summary (cut: the claims and classes below carry the rest).
+    awk '{ print "    " (length($0) > 150 ? substr($0, 1, 147) "..." : $0) }' "$ATT_W/$1.summary"
     python3 - "$ATT_W/$1.json" <<'PY'
 import json, sys
 KEY = ["nonce-fresh", "signature", "pcr-digest", "clock", "vmm-log", "launch", "vmm-image",
        "policy", "lock", "violations", "firmware-log"]
 try:
     v = json.load(open(sys.argv[1]))
-except Exception:
+except Exception as e:
+    print("    no verdict (%s)" % e)
     sys.exit(0)
 for c in v["claims"]:
     if c["claim"] in KEY:
-        print("      %-12s %-4s  %s" % (c["claim"], c["result"], c["reason"][:110]))
+        print("      %-12s %-4s  %s" % (c["claim"], c["result"], c["reason"][:100]))
+for x in v.get("violations", []):
+    print("        violation class, %d hit(s): %s" % (x["count"], x["class"]))
 PY
 }
