@@ -212,7 +212,7 @@ for s in "${SELECTED[@]}"; do
     [ "${expect:-}" = stop ] || [ "$qrc" -eq 0 ] || [ "$qrc" -eq 124 ] || echo "$name: FAIL $runner-exit $runner.sh exited with status $qrc"
     if [ "$f" -gt 0 ] || [ "$p" -eq 0 ]; then
         echo "$name: --- last 40 console lines ($out/console.log) ---"
-        tail -n 40 "$out/console.log" | tr -d '\r' | sed "s/^/$name: | /"
+        if [ -f "$out/console.log" ]; then tail -n 40 "$out/console.log" | tr -d '\r' | sed "s/^/$name: | /"; fi
     fi
     echo "$name: $p passed, $f failed (${secs}s)"
     SUMMARY+=("$(printf '%-12s %3d passed %3d failed %5ss' "$name" "$p" "$f" "$secs")")
