@@ -31,11 +31,13 @@ swtpm_start_sock() {
     [ -n "$SWTPM_PID" ] && [ -S "$sock" ]
 }
 
+# Below the ephemeral range (32768 up), where no client connection can be holding the port, and
+# held by no socket at all (ss -a: a connection's local end is not a listener).
 swtpm_free_port() {
     local p
     for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 20000))
-        if ! ss -ltnH "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null | grep -q .; then
+        p=$((20000 + RANDOM % 12000))
+        if ! ss -tanH "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null | grep -q .; then
             echo "$p"
             return 0
         fi
