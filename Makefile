@@ -50,8 +50,8 @@ $(B)/ext/mbedtls/%.o: $(SRC)/mbedtls/library/%.c thinvmm/tpm/ext/mbedtls_config.
 
 GUEST_CFLAGS := -std=gnu11 $(WARN) -O2 -static -Ithinvmm/include -Iloader/linux
 
-.PHONY: FORCE all vmm module guest unit policy fuzz test run deps kernel bench format format-check clean
-all: vmm module guest unit policy
+.PHONY: FORCE all vmm module guest unit policy attest fuzz test run deps kernel bench format format-check clean
+all: vmm module guest unit policy attest
 
 vmm: $(B)/thinvmm/thinvmm.bin
 
@@ -109,7 +109,15 @@ $(B)/guest/tvmm-sigcheck: tests/guest/sigcheck.c thinvmm/include/thinvmm/abi.h
 	gcc $(GUEST_CFLAGS) $< -o $@
 
 guest: $(B)/guest/thinvmm-ctl $(B)/guest/tvmm-sigcheck $(B)/guest/tvmm_probe.ko \
-	$(patsubst policy/%.pol,$(B)/guest/%.bin,$(wildcard policy/*.pol))
+	$(B)/guest/thinvmm-agent $(patsubst policy/%.pol,$(B)/guest/%.bin,$(wildcard policy/*.pol))
+
+# The attestation agent and verifier (attest/Makefile). The agent runs in the guest too,
+# dynamically linked: tests/env/initramfs.sh packs its shared libraries and TCTI modules.
+attest:
+	$(MAKE) -C attest
+$(B)/guest/thinvmm-agent: attest
+	@mkdir -p $(dir $@)
+	@cmp -s $(B)/attest/thinvmm-agent $@ || cp $(B)/attest/thinvmm-agent $@
 
 # The compiled policies go into the guest too (/opt/thinvmm/*.bin).
 $(B)/guest/%.bin: $(B)/policy/%.bin
@@ -156,4 +164,4 @@ format-check:
 	clang-format --dry-run -Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf $(B)/policy $(B)/thinvmm $(B)/ext $(B)/loader $(B)/probe $(B)/guest $(B)/unit $(B)/fuzz $(B)/e2e $(B)/bench
+	rm -rf $(B)/policy $(B)/thinvmm $(B)/ext $(B)/loader $(B)/probe $(B)/guest $(B)/attest $(B)/unit $(B)/fuzz $(B)/e2e $(B)/bench

@@ -3,7 +3,9 @@
  *   thinvmm-agent [--tcti CONF] [--ak-handle H] enroll-key --out-dir DIR
  *   thinvmm-agent [--tcti CONF] [--ak-handle H] activate --challenge F -o SECRET
  *   thinvmm-agent [--tcti CONF] [--ak-handle H] quote --nonce HEX --pcrs LIST
- *                 [--vmm-log F] [--fw-log F] -o BUNDLE
+ *                 [--vmm-log vmm|F] [--fw-log F] -o BUNDLE
+ * --vmm-log vmm reads the VMM's TCG event log by hypercall (TVMM_HC_TPMLOG through
+ * /dev/thinvmm); any other value is a file (a file named vmm: ./vmm).
  * The EK is the TCG EK profile's RSA 2048 EK (template L-1), re-created with CreatePrimary
  * and flushed after use; the AK is a restricted ECC P-256 ECDSA/SHA-256 signing key, a
  * primary of the endorsement hierarchy, persisted at --ak-handle (default 0x81010002).
@@ -17,10 +19,18 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
+#include <thinvmm/abi.h>
+
+#include "uapi/thinvmm_ioctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 static const char *tcti_conf = "device:/dev/tpmrm0";
 static TPM2_HANDLE ak_handle = 0x81010002;
@@ -365,24 +375,125 @@ static int read_pcrs(uint32_t mask, uint8_t *out, size_t cap, size_t *len, uint3
 	return 0;
 }
 
+/* A quote with the PCR values read around it; retried if a PCR changed in between. The
+ * verifier recomputes the digest anyway: this only spares it a spurious failure. */
+static int quote_pcrs(ESYS_TR ak, const TPM2B_DATA *nonce, const TPML_PCR_SELECTION *sel,
+		      uint32_t mask, uint8_t *pcrbuf, size_t cap, size_t *pcrlen,
+		      TPM2B_ATTEST **quoted, TPMT_SIGNATURE **sig)
+{
+	TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_NULL};
+	uint8_t pcrbuf2[4096];
+	size_t pcrlen2 = 0;
+	uint32_t c1 = 0, c2 = 0;
+	int tries;
+	TSS2_RC rc;
+
+	for (tries = 0;; tries++) {
+		if (read_pcrs(mask, pcrbuf, cap, pcrlen, &c1))
+			return -1;
+		Esys_Free(*quoted);
+		Esys_Free(*sig);
+		*quoted = NULL;
+		*sig = NULL;
+		rc = Esys_Quote(ectx, ak, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, nonce,
+				&scheme, sel, quoted, sig);
+		if (rc != TSS2_RC_SUCCESS) {
+			fprintf(stderr, "thinvmm-agent: Quote: %s\n", Tss2_RC_Decode(rc));
+			return -1;
+		}
+		if (read_pcrs(mask, pcrbuf2, sizeof(pcrbuf2), &pcrlen2, &c2))
+			return -1;
+		if (c1 == c2 && *pcrlen == pcrlen2 && !memcmp(pcrbuf, pcrbuf2, pcrlen2))
+			return 0;
+		if (tries == 3) {
+			fprintf(stderr, "thinvmm-agent: PCRs keep changing during the quote\n");
+			return -1;
+		}
+	}
+}
+
+/* The VMM's event log, by hypercall: TVMM_HC_TPMLOG copies from an offset and says the log's
+ * total size; loop until the total (which may grow between calls: the log only appends). */
+static int read_vmm_log_hc(uint8_t **out, size_t *len)
+{
+	size_t max = tvev_max_len(TVEV_VMM_LOG), off = 0;
+	uint8_t *b = malloc(max);
+	int fd = open("/dev/thinvmm", O_RDWR);
+
+	if (fd < 0 || !b) {
+		fprintf(stderr, "thinvmm-agent: /dev/thinvmm: %s (is the thinvmm module loaded?)\n",
+			fd < 0 ? strerror(errno) : "out of memory");
+		goto fail;
+	}
+	for (;;) {
+		size_t room = max - off < TVMM_IOC_MAX_BUF ? max - off : TVMM_IOC_MAX_BUF;
+		struct tvmm_ioc_call c = {.nr = TVMM_HC_TPMLOG,
+					  .len = (uint32_t)room,
+					  .buf = (uintptr_t)(b + off),
+					  .arg = off};
+
+		if (ioctl(fd, TVMM_IOC_CALL, &c)) {
+			fprintf(stderr, "thinvmm-agent: TPMLOG hypercall: %s\n", strerror(errno));
+			goto fail;
+		}
+		if (c.ret) {
+			fprintf(stderr, "thinvmm-agent: TPMLOG hypercall: VMM error %lld\n",
+				(long long)c.ret);
+			goto fail;
+		}
+		if (!c.out[1]) {
+			fprintf(stderr, "thinvmm-agent: the VMM has no TPM event log (no TPM)\n");
+			goto fail;
+		}
+		if (c.out[1] > max || c.out[0] > c.len) {
+			fprintf(stderr,
+				"thinvmm-agent: VMM event log of %llu bytes (at most %zu)\n",
+				(unsigned long long)c.out[1], max);
+			goto fail;
+		}
+		off += c.out[0];
+		if (off >= c.out[1])
+			break;
+		if (!c.out[0]) {
+			fprintf(stderr, "thinvmm-agent: VMM event log ends at %zu of %llu bytes\n",
+				off, (unsigned long long)c.out[1]);
+			goto fail;
+		}
+	}
+	close(fd);
+	*out = b;
+	*len = off;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(b);
+	return -1;
+}
+
+static int read_vmm_log(const char *src, uint8_t **out, size_t *len)
+{
+	if (!strcmp(src, "vmm"))
+		return read_vmm_log_hc(out, len);
+	return read_file(src, tvev_max_len(TVEV_VMM_LOG), out, len);
+}
+
 static int cmd_quote(const char *nonce_hex, const char *pcrs, const char *vmm_log,
 		     const char *fw_log, const char *outpath)
 {
 	ESYS_TR ak = ESYS_TR_NONE;
 	TPM2B_PUBLIC *akpub = NULL;
 	TPM2B_DATA nonce = {0};
-	TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_NULL};
 	TPML_PCR_SELECTION sel;
 	TPM2B_ATTEST *quoted = NULL;
 	TPMT_SIGNATURE *sig = NULL;
 	TPMS_TIME_INFO *time = NULL;
 	uint8_t selbuf[sizeof(TPML_PCR_SELECTION)], sigbuf[sizeof(TPMT_SIGNATURE)];
 	uint8_t pubbuf[sizeof(TPM2B_PUBLIC)], timebuf[sizeof(TPMS_TIME_INFO)];
-	uint8_t pcrbuf[4096], pcrbuf2[4096];
-	size_t sellen = 0, siglen = 0, publen = 0, timelen = 0, pcrlen = 0, pcrlen2 = 0;
+	uint8_t pcrbuf[4096];
+	size_t sellen = 0, siglen = 0, publen = 0, timelen = 0, pcrlen = 0;
 	uint8_t *vlog = NULL, *flog = NULL;
 	size_t vlen = 0, flen = 0;
-	uint32_t c1 = 0, c2 = 0;
 	struct tvev_writer w;
 	int64_t mask = parse_pcr_list(pcrs);
 	int n, tries, ret = 1;
@@ -400,31 +511,34 @@ static int cmd_quote(const char *nonce_hex, const char *pcrs, const char *vmm_lo
 		fprintf(stderr, "thinvmm-agent: --pcrs: a list like 0-7,17,18\n");
 		goto out;
 	}
-	if (vmm_log && read_file(vmm_log, tvev_max_len(TVEV_VMM_LOG), &vlog, &vlen))
+	if (vmm_log && read_vmm_log(vmm_log, &vlog, &vlen))
 		goto out;
 	if (fw_log && read_file(fw_log, tvev_max_len(TVEV_FW_LOG), &flog, &flen))
 		goto out;
 	if (load_ak(&ak, &akpub, 0))
 		goto out;
 	select_pcrs(&sel, (uint32_t)mask);
-	/* Values read around the quote; retried if a PCR changed in between. The verifier
-	 * recomputes the digest anyway: this only spares it a spurious failure. */
+	/* The log read by hypercall is read before the quote and again after it: a violation
+	 * may extend the runtime PCR and append to the log in between, and the log sent must
+	 * replay to the quoted values. Retried (bounded) while the log's length changes. */
 	for (tries = 0;; tries++) {
-		if (read_pcrs((uint32_t)mask, pcrbuf, sizeof(pcrbuf), &pcrlen, &c1))
+		uint8_t *vlog2 = NULL;
+		size_t vlen2 = 0;
+
+		if (quote_pcrs(ak, &nonce, &sel, (uint32_t)mask, pcrbuf, sizeof(pcrbuf), &pcrlen,
+			       &quoted, &sig))
 			goto out;
-		Esys_Free(quoted);
-		Esys_Free(sig);
-		quoted = NULL;
-		sig = NULL;
-		rc = Esys_Quote(ectx, ak, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &nonce,
-				&scheme, &sel, &quoted, &sig);
-		CHECK(rc, "Quote");
-		if (read_pcrs((uint32_t)mask, pcrbuf2, sizeof(pcrbuf2), &pcrlen2, &c2))
-			goto out;
-		if (c1 == c2 && pcrlen == pcrlen2 && !memcmp(pcrbuf, pcrbuf2, pcrlen))
+		if (!vmm_log || strcmp(vmm_log, "vmm"))
 			break;
+		if (read_vmm_log(vmm_log, &vlog2, &vlen2))
+			goto out;
+		free(vlog); /* the later copy: same events, the freshest unmeasured counts */
+		vlog = vlog2;
+		if (vlen2 == vlen)
+			break;
+		vlen = vlen2;
 		if (tries == 3) {
-			fprintf(stderr, "thinvmm-agent: PCRs keep changing during the quote\n");
+			fprintf(stderr, "thinvmm-agent: the VMM event log keeps growing\n");
 			goto out;
 		}
 	}
@@ -473,7 +587,8 @@ static void usage(void)
 		"usage: thinvmm-agent [--tcti CONF] [--ak-handle 0x81010002] COMMAND ...\n"
 		"  enroll-key --out-dir DIR      create/load the AK; write ak.pub ek.pub ek.crt\n"
 		"  activate --challenge F -o F   answer a verifier's credential challenge\n"
-		"  quote --nonce HEX --pcrs LIST [--vmm-log F] [--fw-log F] -o BUNDLE\n"
+		"  quote --nonce HEX --pcrs LIST [--vmm-log vmm|F] [--fw-log F] -o BUNDLE\n"
+		"      --vmm-log vmm: the VMM's event log by hypercall (/dev/thinvmm)\n"
 		"TCTI default: device:/dev/tpmrm0 (tests: swtpm:host=127.0.0.1,port=P)\n");
 }
 

@@ -15,6 +15,9 @@
 #   -T            attach a fresh swtpm (TPM 2.0, TIS at 0xFED40000): its state, socket and log
 #                 in OUTDIR/swtpm/, started and stopped here by its PID. Scenarios named
 #                 tpm or tpm-* get one without -T (so tests/e2e/run.sh rows need no extra field).
+#   -S STATEDIR   attach swtpm like -T, but on the TPM state already in STATEDIR (made by
+#                 swtpm_setup, e.g. enrolled on the host first); it is kept, not made afresh,
+#                 so a second boot on it is a reboot of the same TPM
 #
 # OUTDIR/console.log   COM1 (ttyS0), the guest console
 # OUTDIR/vmm.log       COM2 (I/O port 0x2f8), the hypervisor's log port
@@ -31,8 +34,8 @@ die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 2; }
 log() { printf '%s: %s\n' "$ME" "$*" >&2; }
 
 INITRD="" SCENARIO="" OUTDIR="$REPO_ROOT/build/e2e/manual" SMP=2 CPU=max MEM=1G
-APPEND_EXTRA="" TIMEOUT=300 KERNEL="$REPO_ROOT/build/kernel/vmlinuz" QUIET=0 SWTPM=0
-while getopts ':i:n:o:s:c:m:a:t:k:qTh' opt; do
+APPEND_EXTRA="" TIMEOUT=300 KERNEL="$REPO_ROOT/build/kernel/vmlinuz" QUIET=0 SWTPM=0 TPMSTATE=""
+while getopts ':i:n:o:s:c:m:a:t:k:qTS:h' opt; do
     case "$opt" in
         i) INITRD=$OPTARG ;;
         n) SCENARIO=$OPTARG ;;
@@ -45,6 +48,7 @@ while getopts ':i:n:o:s:c:m:a:t:k:qTh' opt; do
         k) KERNEL=$OPTARG ;;
         q) QUIET=1 ;;
         T) SWTPM=1 ;;
+        S) SWTPM=1 TPMSTATE=$OPTARG ;;
         h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         :) die "option -$OPTARG needs an argument (see -h)" ;;
         *) die "unknown option -$OPTARG (see -h)" ;;
@@ -60,11 +64,16 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || die "qemu-system-x86_64 not fou
 [[ "$SMP" =~ ^[1-9][0-9]*$ ]] || die "-s wants a positive number, not '$SMP'"
 [[ "$TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "-t wants a positive number of seconds, not '$TIMEOUT'"
 [[ -z "$SCENARIO" || "$SCENARIO" =~ ^[A-Za-z0-9_-]+$ ]] || die "bad scenario name '$SCENARIO'"
+[ -z "$TPMSTATE" ] || [ -d "$TPMSTATE" ] || die "-S: no TPM state directory $TPMSTATE"
 
 case "$SCENARIO" in tpm|tpm-*) SWTPM=1 ;; esac
 
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
+if [ -n "$TPMSTATE" ]; then
+    TPMSTATE=$(cd "$TPMSTATE" && pwd)
+    case "$TPMSTATE/" in "$OUTDIR/swtpm/"*) die "-S: keep the TPM state outside $OUTDIR/swtpm/ (made afresh here)" ;; esac
+fi
 CONSOLE="$OUTDIR/console.log" VMMLOG="$OUTDIR/vmm.log" QLOG="$OUTDIR/qemu.log"
 rm -f "$CONSOLE" "$VMMLOG" "$QLOG"
 : >"$CONSOLE"
@@ -81,38 +90,29 @@ QEMU=(qemu-system-x86_64 -M q35 -accel tcg -cpu "$CPU" -smp "$SMP" -m "$MEM"
       -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND"
       "${EXTRA_QEMU[@]}")
 
-# A fresh software TPM (DESIGN "Recipes"): manufactured with EK and platform certificates,
-# then one swtpm instance on a UNIX socket; it exits when QEMU disconnects, and cleanup stops
-# it by its PID (never by name) if it did not.
+# A software TPM (DESIGN "Recipes", tests/e2e/swtpm.sh): manufactured here with EK and platform
+# certificates unless -S names a state, then one swtpm instance on a UNIX socket; it exits when
+# QEMU disconnects, and cleanup stops it by its PID (never by name) if it did not.
+# shellcheck source=swtpm.sh
+. "$REPO_ROOT/tests/e2e/swtpm.sh"
 SWDIR="$OUTDIR/swtpm"
-swtpm_stop() {
-    if [ -n "$SWPID" ] && kill -0 "$SWPID" 2>/dev/null; then
-        kill -TERM "$SWPID" 2>/dev/null || true
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$SWPID" 2>/dev/null || break; sleep 0.2; done
-        kill -KILL "$SWPID" 2>/dev/null || true
-    fi
-    SWPID=""
-}
 swtpm_start() {
-    command -v swtpm >/dev/null 2>&1 && command -v swtpm_setup >/dev/null 2>&1 \
-        || die "swtpm/swtpm_setup not found (tests/env/deps.sh installs swtpm swtpm-tools)"
+    swtpm_have || die "swtpm/swtpm_setup not found (tests/env/deps.sh installs swtpm swtpm-tools)"
     rm -rf "$SWDIR"
-    mkdir -p "$SWDIR/state"
-    swtpm_setup --tpm2 --tpmstate "$SWDIR/state" --create-ek-cert --create-platform-cert \
-        --lock-nvram --overwrite >"$SWDIR/setup.log" 2>&1 \
-        || { sed 's/^/  swtpm_setup: /' "$SWDIR/setup.log" >&2; die "swtpm_setup failed"; }
-    swtpm socket --tpm2 --tpmstate dir="$SWDIR/state" --ctrl type=unixio,path="$SWDIR/sock" \
-        --log file="$SWDIR/swtpm.log" --daemon --pid file="$SWDIR/swtpm.pid" \
-        || die "swtpm did not start (see $SWDIR/swtpm.log)"
-    for _ in $(seq 50); do [ -S "$SWDIR/sock" ] && [ -s "$SWDIR/swtpm.pid" ] && break; sleep 0.1; done
-    SWPID=$(cat "$SWDIR/swtpm.pid" 2>/dev/null || true)
-    [ -n "$SWPID" ] && [ -S "$SWDIR/sock" ] || die "swtpm did not come up (see $SWDIR/swtpm.log)"
-    log "swtpm pid $SWPID, state in $SWDIR"
+    mkdir -p "$SWDIR"
+    if [ -z "$TPMSTATE" ]; then
+        TPMSTATE=$SWDIR/state
+        swtpm_manufacture "$TPMSTATE" "$SWDIR/setup.log" \
+            || { sed 's/^/  swtpm_setup: /' "$SWDIR/setup.log" >&2; die "swtpm_setup failed"; }
+    fi
+    swtpm_start_sock "$TPMSTATE" "$SWDIR/sock" "$SWDIR/swtpm.log" \
+        || die "swtpm did not come up (see $SWDIR/swtpm.log)"
+    log "swtpm pid $SWTPM_PID, state in $TPMSTATE"
     QEMU+=(-chardev "socket,id=chrtpm,path=$SWDIR/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
            -device tpm-tis,tpmdev=tpm0)
 }
 
-QPID="" TPID="" SWPID=""
+QPID="" TPID=""
 cleanup() {
     local rc=$?
     swtpm_stop

@@ -14,6 +14,16 @@
 #              TVMM_E2E_DIR (default build/e2e) receives the initramfs and the logs.
 #
 # Does not build anything but the initramfs: run make first (the Makefile's test target does).
+#
+# Host-side steps: a scenario SC with an executable tests/e2e/host-SC.sh gets
+#   host-SC.sh pre OUTDIR ARGSFILE   before the boot; writes extra tests/e2e/qemu.sh arguments to
+#                                    ARGSFILE, one per line (e.g. -S a TPM state, -a ..., -- ...);
+#                                    non-zero: the boot is skipped and counted as one failure
+#   host-SC.sh post OUTDIR QEMU_STATUS   after check.sh; prints PASS/FAIL lines ending with
+#                                    "N passed, M failed", added to the row's count (no such
+#                                    line: one failure). Environment: TVMM_E2E_INITRD,
+#                                    TVMM_E2E_KERNEL, TVMM_E2E_SMP, TVMM_E2E_CPU, TVMM_E2E_TIMEOUT
+# Both write their output to OUTDIR/host-pre.txt and OUTDIR/host-post.txt.
 # Last line: exactly "N passed, M failed" (sums over the scenarios). Exit 0 iff M = 0 and N > 0.
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -47,6 +57,9 @@ SCENARIOS=(
     "svm-policy-introspect|2|max|policy-introspect"
     "svm-policy-halt|2|max|policy-halt|stop"
     "svm-tpm|2|max|tpm"
+    # The attestation good path, end to end: host enrolment, in-guest quotes, host appraisal
+    # (tests/e2e/host-attest.sh; swtpm is attached there with qemu.sh -S).
+    "svm-attest|2|max|attest"
     "vmx-novmx|1|p4_prescott_celeron_336|vmx-refuse||bochs"
     # Enable once the VT-x backend passes them (today VM entry fails on Bochs: bochs.log says
     # "VMENTER FAIL: VMCS guest CS.AR/LIMIT malformed"):
@@ -134,15 +147,54 @@ for s in "${SELECTED[@]}"; do
     qargs=(-i "$INITRD" -n "$sc" -o "$out" -s "$smp" -c "$cpu" -t "$limit" -k "$KERNEL")
     [ "$VERBOSE" -eq 1 ] || qargs+=(-q)
     t0=$SECONDS
+    hook=$REPO_ROOT/tests/e2e/host-$sc.sh hargs=() hrc=0
+    [ -x "$hook" ] || hook=""
+    if [ -n "$hook" ]; then
+        echo "=== e2e $name: host steps before the boot (tests/e2e/host-$sc.sh pre)"
+        "$hook" pre "$out" "$out/host-qemu-args" >"$out/host-pre.txt" 2>&1 || hrc=$?
+        [ "$hrc" -ne 0 ] || [ ! -f "$out/host-qemu-args" ] || mapfile -t hargs <"$out/host-qemu-args"
+    fi
     qrc=0
-    "$REPO_ROOT/tests/e2e/$runner.sh" "${qargs[@]}" || qrc=$?
-    secs=$((SECONDS - t0))
+    if [ "$hrc" -eq 0 ]; then
+        "$REPO_ROOT/tests/e2e/$runner.sh" "${qargs[@]}" "${hargs[@]}" || qrc=$?
+    fi
 
     crc=0
     mkdir -p "$out"
     cargs=("$out/console.log" "$out/vmm.log")
     [ "$checker" = check.sh ] || cargs+=("$qrc" "$smp")
-    "$REPO_ROOT/tests/e2e/$checker" "${cargs[@]}" >"$out/check.txt" 2>&1 || crc=$?
+    if [ "$hrc" -eq 0 ]; then
+        "$REPO_ROOT/tests/e2e/$checker" "${cargs[@]}" >"$out/check.txt" 2>&1 || crc=$?
+    else
+        echo "0 passed, 0 failed" >"$out/check.txt"  # no boot: the hook's failure counts
+    fi
+    if [ -n "$hook" ]; then
+        # The host's lines go in front of check.sh's total, which becomes the sum of both.
+        if [ "$hrc" -ne 0 ]; then
+            printf 'FAIL host-pre host-%s.sh pre exited %s: %s\n0 passed, 1 failed\n' "$sc" "$hrc" \
+                "$(tail -n 1 "$out/host-pre.txt")" >"$out/host-post.txt"
+        else
+            echo "=== e2e $name: host steps after the boot (tests/e2e/host-$sc.sh post)"
+            TVMM_E2E_INITRD=$INITRD TVMM_E2E_KERNEL=$KERNEL TVMM_E2E_SMP=$smp TVMM_E2E_CPU=$cpu \
+                TVMM_E2E_TIMEOUT=$limit "$hook" post "$out" "$qrc" >"$out/host-post.txt" 2>&1 || true
+        fi
+        hl=$(tail -n1 "$out/host-post.txt")
+        if ! [[ "$hl" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+            echo "FAIL host-post no result line at the end of $out/host-post.txt" >>"$out/host-post.txt"
+            hl="$(grep -c '^PASS ' "$out/host-post.txt" || true) passed, $(grep -c '^FAIL ' "$out/host-post.txt" || true) failed"
+        fi
+        cl=$(tail -n1 "$out/check.txt")
+        if [[ "$cl" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+            cp_=${BASH_REMATCH[1]} cf_=${BASH_REMATCH[2]}
+            [[ "$hl" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]] || true
+            { sed '$d' "$out/check.txt"
+              grep -E '^(PASS|FAIL|note:) ' "$out/host-post.txt" || true
+              echo "$((cp_ + BASH_REMATCH[1])) passed, $((cf_ + BASH_REMATCH[2])) failed"
+            } >"$out/check.txt.new"
+            mv "$out/check.txt.new" "$out/check.txt"
+        fi
+    fi
+    secs=$((SECONDS - t0))
     last=$(tail -n1 "$out/check.txt")
     if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
         p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
@@ -160,7 +212,7 @@ for s in "${SELECTED[@]}"; do
     [ "${expect:-}" = stop ] || [ "$qrc" -eq 0 ] || [ "$qrc" -eq 124 ] || echo "$name: FAIL $runner-exit $runner.sh exited with status $qrc"
     if [ "$f" -gt 0 ] || [ "$p" -eq 0 ]; then
         echo "$name: --- last 40 console lines ($out/console.log) ---"
-        tail -n 40 "$out/console.log" | tr -d '\r' | sed "s/^/$name: | /"
+        if [ -f "$out/console.log" ]; then tail -n 40 "$out/console.log" | tr -d '\r' | sed "s/^/$name: | /"; fi
     fi
     echo "$name: $p passed, $f failed (${secs}s)"
     SUMMARY+=("$(printf '%-12s %3d passed %3d failed %5ss' "$name" "$p" "$f" "$secs")")

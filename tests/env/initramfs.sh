@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the e2e guest's initramfs: busybox (static), an /init that runs one scenario and powers off,
-# and /opt/thinvmm/ holding everything in build/guest/ plus tests/guest/*.sh.
+# and /opt/thinvmm/ holding everything in build/guest/ plus tests/guest/*.sh. Dynamically linked
+# tools there (thinvmm-agent) get the host's shared libraries, and tpm2-tss's TCTI modules.
 #
 # Usage: tests/env/initramfs.sh OUT.cpio.gz [EXTRA...]
 #   EXTRA   files or directories (their contents) also copied into /opt/thinvmm/, after the
@@ -156,10 +157,11 @@ for x in "$@"; do
 done
 find "$STAGE/opt/thinvmm" -maxdepth 1 -name '*.sh' -type f -exec chmod 755 {} +
 
-# Dynamically linked guest tools get their shared libraries from the host (both Debian 12 amd64).
+# Dynamically linked guest tools get their shared libraries from the host (both Debian 12 amd64),
+# each at its host path (ld.so's default search path covers /lib/x86_64-linux-gnu).
 is_elf() { [ "$(head -c 4 "$1" 2>/dev/null | od -An -c | tr -d ' \n')" = '177ELF' ]; }
-find "$STAGE/opt/thinvmm" -type f -perm -u+x | LC_ALL=C sort | while read -r f; do
-    is_elf "$f" || continue
+add_libs() {  # add_libs FILE: copy what ldd says FILE needs, unless already staged
+    local f=$1 lib libs
     libs=$(ldd "$f" 2>/dev/null | grep -o '/[^ ]*' || true)
     for lib in $libs; do
         [ -e "$STAGE$lib" ] && continue
@@ -168,7 +170,26 @@ find "$STAGE/opt/thinvmm" -type f -perm -u+x | LC_ALL=C sort | while read -r f; 
         cp -L "$lib" "$STAGE$lib"
         log "added $lib (needed by $(basename "$f"))"
     done
+}
+find "$STAGE/opt/thinvmm" -type f -perm -u+x | LC_ALL=C sort | while read -r f; do
+    is_elf "$f" && add_libs "$f"
 done
+# Libraries opened with dlopen, which ldd cannot see: tpm2-tss's TCTI loader (libtss2-tctildr,
+# used by thinvmm-agent) opens the module its configuration names, e.g. device:/dev/tpmrm0 ->
+# libtss2-tcti-device.so.0. Added, with what they need, whenever the loader is in.
+TCTI_MODULES=(libtss2-tcti-device.so.0)
+LDCONFIG=$(command -v ldconfig || echo /sbin/ldconfig)
+if [ -n "$(find "$STAGE" -name 'libtss2-tctildr.so*' -print -quit)" ]; then
+    for m in "${TCTI_MODULES[@]}"; do
+        # (awk reads to the end: an early exit would kill ldconfig with SIGPIPE under pipefail)
+        lib=$("$LDCONFIG" -p | awk -v n="$m" '$1 == n && /x86-64/ && !f { print $NF; f = 1 }')
+        [ -n "$lib" ] && [ -f "$lib" ] || die "$m (dlopened by libtss2-tctildr) is not on the host: install libtss2-dev (tests/env/deps.sh)"
+        mkdir -p "$STAGE$(dirname "$lib")"
+        cp -L "$lib" "$STAGE$lib"
+        log "added $lib (dlopened by libtss2-tctildr)"
+        add_libs "$lib"
+    done
+fi
 
 # --- archive ----------------------------------------------------------------------------------
 EPOCH=${SOURCE_DATE_EPOCH:-0}

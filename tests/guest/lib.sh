@@ -332,3 +332,62 @@ tvmm_net_io() {
     rm -rf /tmp/tvmm-www
     [ "$_a" = "$_b" ] || { TVMM_WHY="1 MiB over loopback TCP (httpd, wget) arrived different or not at all"; return 1; }
 }
+
+# --- attestation (thinvmm-agent in the guest, the host's verifier outside) ------------------------
+# The host (tests/e2e/attest-lib.sh) enrolled the TPM's AK before the boot and passes the
+# verifier's nonces on the kernel command line as tvmm.nonces=N0,N1,...; bundles leave the guest
+# on the file channel, the third serial port, as base64 between "TVMM-BUNDLE-BEGIN NAME" and
+# "TVMM-BUNDLE-END NAME SHA256".
+TVMM_AGENT=$TVMM_DIR/thinvmm-agent
+TVMM_CHANNEL=/dev/ttyS2
+TVMM_QUOTE_PCRS=0-7,17,18,19
+TVMM_FWLOG=/sys/kernel/security/tpm0/binary_bios_measurements
+
+# tvmm_cmdline KEY: the value of KEY=... on the kernel command line (empty if absent).
+tvmm_cmdline() {
+    for _a in $(cat /proc/cmdline); do
+        case "$_a" in "$1"=*) echo "${_a#"$1"=}"; return ;; esac
+    done
+}
+
+# tvmm_nonce I: the I-th (from 0) of tvmm.nonces=.
+tvmm_nonce() { tvmm_cmdline tvmm.nonces | tr ',' '\n' | sed -n "$(($1 + 1))p"; }
+
+# tvmm_attest_setup: securityfs (the firmware's event log), the agent, the TPM, the channel.
+tvmm_attest_setup() {
+    TVMM_WHY=""
+    grep -q ' /sys/kernel/security ' /proc/mounts ||
+        mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
+    [ -x "$TVMM_AGENT" ] || TVMM_WHY="$TVMM_AGENT is missing"
+    [ -c /dev/tpmrm0 ] || TVMM_WHY="$TVMM_WHY no /dev/tpmrm0 (qemu.sh -S attaches swtpm)"
+    stty -F "$TVMM_CHANNEL" 115200 raw -echo 2>/dev/null ||
+        TVMM_WHY="$TVMM_WHY no file channel $TVMM_CHANNEL"
+    [ -n "$(tvmm_nonce 0)" ] || TVMM_WHY="$TVMM_WHY no tvmm.nonces= on the kernel command line"
+    [ -z "$TVMM_WHY" ]
+}
+
+# tvmm_send NAME FILE: one file out on the channel.
+tvmm_send() {
+    { echo "TVMM-BUNDLE-BEGIN $1"; base64 "$2"; echo "TVMM-BUNDLE-END $1 $(sha256sum <"$2" | cut -d' ' -f1)"; } >"$TVMM_CHANNEL"
+}
+
+# tvmm_quote NAME NONCE: thinvmm-agent quote over $TVMM_QUOTE_PCRS with the VMM's event log (read
+# by hypercall) and the firmware's if the kernel has one, into /tmp/NAME.tvev, sent to the host.
+tvmm_quote() {
+    TVMM_WHY=""
+    [ -n "$2" ] || { TVMM_WHY="no nonce for $1 on the kernel command line"; return 1; }
+    _fw=""
+    [ -r "$TVMM_FWLOG" ] && _fw="--fw-log $TVMM_FWLOG"
+    # shellcheck disable=SC2086
+    tvmm_run "/tmp/agent-$1.out" "$TVMM_AGENT" --tcti device:/dev/tpmrm0 quote --nonce "$2" \
+        --pcrs "$TVMM_QUOTE_PCRS" --vmm-log vmm $_fw -o "/tmp/$1.tvev"
+    _rc=$?
+    tvmm_show "/tmp/agent-$1.out"
+    if [ "$_rc" -ne 0 ]; then
+        TVMM_WHY="thinvmm-agent quote exited $_rc: $(tvmm_oneline <"/tmp/agent-$1.out")"
+        return 1
+    fi
+    tvmm_info "bundle $1: $(wc -c <"/tmp/$1.tvev") bytes (PCRs $TVMM_QUOTE_PCRS, VMM log${_fw:+, firmware log}), sent to the host on $TVMM_CHANNEL"
+    tvmm_send "$1" "/tmp/$1.tvev" || TVMM_WHY="cannot write to $TVMM_CHANNEL"
+    [ -z "$TVMM_WHY" ]
+}
