@@ -13,54 +13,25 @@ W=$B/test
 EDIT=$ROOT/tests/attest/tvev_edit.py
 CA=${TVEV_CA_DIR:-/var/lib/swtpm-localca}
 PASSED=0 FAILED=0
-SWTPM_PID=
+# shellcheck source=../e2e/swtpm.sh
+. "$ROOT/tests/e2e/swtpm.sh"
 
 ok() { echo "ok   $1"; PASSED=$((PASSED + 1)); }
 bad() { echo "FAIL $1${2:+ ($2)}"; FAILED=$((FAILED + 1)); }
 
-stop_tpm() {
-    if [ -n "$SWTPM_PID" ]; then
-        kill "$SWTPM_PID" 2>/dev/null
-        wait "$SWTPM_PID" 2>/dev/null
-        SWTPM_PID=
-    fi
-}
-trap stop_tpm EXIT
+trap swtpm_stop EXIT
 trap 'exit 130' INT TERM
 
 make -s -C "$ROOT/attest" >/dev/null || { echo "FAIL build"; echo "0 passed, 1 failed"; exit 1; }
 rm -rf "$W"
 mkdir -p "$W/tpm" "$W/agent" "$W/agent2"
 
-# A free port pair for swtpm (server P, control P+1), below the ephemeral range (32768 up),
-# where a client connection elsewhere on the host cannot be holding it.
-pick_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 12000))
-        if ! ss -tanH "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null | grep -q .; then
-            echo "$p"; return 0
-        fi
-    done
-    return 1
-}
-PORT=$(pick_port) || { echo "FAIL no free port"; echo "0 passed, 1 failed"; exit 1; }
+PORT=$(swtpm_free_port) || { echo "FAIL no free port"; echo "0 passed, 1 failed"; exit 1; }
 TCTI="swtpm:host=127.0.0.1,port=$PORT"
 export TPM2TOOLS_TCTI=$TCTI
 
-start_tpm() {
-    swtpm socket --tpm2 --tpmstate dir="$W/tpm" \
-        --server type=tcp,port="$PORT",bindaddr=127.0.0.1 \
-        --ctrl type=tcp,port=$((PORT + 1)),bindaddr=127.0.0.1 \
-        --flags not-need-init,startup-clear --log file="$W/swtpm.log" &
-    SWTPM_PID=$!
-    for _ in $(seq 100); do
-        if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then return 0; fi
-        kill -0 "$SWTPM_PID" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
-}
+start_tpm() { swtpm_start_tcp "$W/tpm" "$PORT" "$W/swtpm.log"; }
+stop_tpm() { swtpm_stop; }
 
 # An orderly reboot: TPM2_Shutdown(CLEAR) first, or the clock comes back "not safe".
 reboot_tpm() {
