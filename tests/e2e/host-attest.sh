@@ -116,6 +116,33 @@ if [ -f "$BUNDLES/q1.tvev" ]; then
     python3 "$REPO_ROOT/tests/attest/tvev_edit.py" "$BUNDLES/q1.tvev" "$BUNDLES/q1-flip.tvev" flip 8 80
 fi
 neg "vmm-log-byte-flipped" vmm-log "$CONF" "$BUNDLES/q1-flip.tvev"
+# Section 7 is the firmware's log (SeaBIOS measured the boot into PCR0-7): one byte of the
+# SHA-256 digest of its first TCG_PCR_EVENT2.
+fw_digest_offset() {
+    python3 - "$1" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+o = 12
+while o + 8 <= len(b):
+    t, _, n = struct.unpack_from(">HHI", b, o)
+    if t == 7:
+        log = b[o + 8:o + 8 + n]
+        e = 32 + struct.unpack_from("<I", log, 28)[0]
+        count, at = struct.unpack_from("<I", log, e + 8)[0], e + 12
+        for _ in range(count):
+            alg = struct.unpack_from("<H", log, at)[0]
+            if alg == 0x000b:
+                print(at + 2 + 5)
+                sys.exit(0)
+            at += 2 + {0x0004: 20, 0x000c: 48, 0x000d: 64}.get(alg, 32)
+    o += 8 + n
+sys.exit(1)
+PY
+}
+if [ -f "$BUNDLES/q1.tvev" ] && off=$(fw_digest_offset "$BUNDLES/q1.tvev"); then
+    python3 "$REPO_ROOT/tests/attest/tvev_edit.py" "$BUNDLES/q1.tvev" "$BUNDLES/q1-fwflip.tvev" flip 7 "$off"
+fi
+neg "firmware-log-byte-flipped" firmware-log "$CONF" "$BUNDLES/q1-fwflip.tvev"
 expect "q1-nonce-again" "$BUNDLES/q1.tvev" "$N1" 1 nonce-fresh
 
 # ---- tpm2_checkquote (tpm2-tools) on the same quote and a tampered one ----
