@@ -81,6 +81,22 @@ extern const struct backend_ops fake_ops;
 #define FAKE_RIP 0xffffffff81234560ull
 void fake_reset(struct vcpu *v);
 
+/* ---- a machine (fake_machine.c) ---- */
+
+/*
+ * fake_reset(v), then: RAM [0, 0x9f000) and [1 MiB, FAKE_RAM_END), the VMM's
+ * one chunk at FAKE_VMM_CHUNK, identity maps up to FAKE_PHYS_LIMIT, 64 MiB of
+ * VMM memory, a fresh page pool (64 tables) and an empty nested map in it;
+ * v->cpu = cpu (tests give each machine its own, so events do not fold into
+ * earlier tests' records). The caller maps what it needs.
+ */
+#define FAKE_VMM_CHUNK	0x20000000ull
+#define FAKE_RAM_END	0xc0000000ull
+#define FAKE_PHYS_LIMIT (4ull << 30)
+void fake_machine(struct vcpu *v, uint32_t cpu);
+/* An empty 4-level x86 table tree from the page pool (pt_init checked). */
+void fake_pt(struct pt *pt);
+
 /* ---- guest-physical memory (fake_vmm.c) ---- */
 
 /*

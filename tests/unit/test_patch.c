@@ -25,14 +25,11 @@
 #define MiB(x) ((uint64_t)(x) << 20)
 #define GiB(x) ((uint64_t)(x) << 30)
 
-#define VMM_CHUNK  0x20000000ull
-#define RAM_END	   0xc0000000ull
-#define PHYS_LIMIT GiB(4)
-#define BLOB_GPA   0x01000000ull
-#define TABLES	   0x00100000ull /* guest page tables */
-#define NTABLES	   16
-#define CODE	   0x00120000ull /* the page RIP is on */
-#define RIP_PAGE   (FAKE_RIP & ~0xfffull)
+#define BLOB_GPA 0x01000000ull
+#define TABLES	 0x00100000ull /* guest page tables */
+#define NTABLES	 16
+#define CODE	 0x00120000ull /* the page RIP is on */
+#define RIP_PAGE (FAKE_RIP & ~0xfffull)
 
 #define TEXT	    0x00400000ull /* protected rx: the sites */
 #define TEXT_SIZE   0x4000ull
@@ -74,27 +71,7 @@ static uint8_t *text, *rodata, *data, *code;
 
 static void machine(void)
 {
-	static const struct tvmm_memrange map[] = {
-	    {0, 0x9f000, TVMM_MEM_RAM, 0},
-	    {0x9f000, 0x61000, TVMM_MEM_RESERVED, 0},
-	    {0x100000, RAM_END - 0x100000, TVMM_MEM_RAM, 0},
-	};
-
-	memset(&v, 0, sizeof(v));
-	fake_reset(&v);
-	v.cpu = next_cpu++;
-	memcpy(vmm.ho.mem, map, sizeof(map));
-	vmm.ho.nmem = sizeof(map) / sizeof(map[0]);
-	vmm.ho.nchunks = 1;
-	vmm.ho.chunk_pa[0] = VMM_CHUNK;
-	vmm.phys_limit = PHYS_LIMIT;
-	vmm.mem_total = MiB(64);
-	vmm.nested.fmt = &pt_format_x86;
-	vmm.nested.levels = 4;
-	vmm.nested.alloc_table = pool_alloc;
-	vmm.nested.table_ptr = pool_ptr;
-	pool_reset(64);
-	CHECK_EQ(pt_init(&vmm.nested), 0);
+	fake_machine(&v, next_cpu++);
 	CHECK_EQ(pt_map(&vmm.nested, 0, 0, GiB(4), ACC_RWX, PT_MT_WB, 3), 0);
 	fake_mem_add(BLOB_GPA, 0x10000, 0);
 	fake_gpt_init(TABLES, NTABLES);

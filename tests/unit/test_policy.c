@@ -453,15 +453,12 @@ TEST(polcheck_register_rules)
  * The nested map: [0, 1 GiB) one 1 GiB leaf WB, [1, 2 GiB) 2 MiB leaves UC,
  * [2, 4 GiB) 1 GiB leaves WB.
  */
-#define VMM_CHUNK  0x20000000ull
-#define RAM_END	   0xc0000000ull
-#define PHYS_LIMIT GiB(4)
-#define BLOB_GPA   0x01000000ull
-#define EV_GPA	   0x01100000ull
-#define TABLES	   0x00100000ull /* guest page tables */
-#define NTABLES	   8
-#define CODE	   0x00110000ull /* the page RIP is on */
-#define RIP_PAGE   (FAKE_RIP & ~0xfffull)
+#define BLOB_GPA 0x01000000ull
+#define EV_GPA	 0x01100000ull
+#define TABLES	 0x00100000ull /* guest page tables */
+#define NTABLES	 8
+#define CODE	 0x00110000ull /* the page RIP is on */
+#define RIP_PAGE (FAKE_RIP & ~0xfffull)
 
 /* What the standard policy protects. */
 #define P_DENY 0x00203000ull /* deny, R: inside the first 1 GiB leaf */
@@ -496,27 +493,7 @@ static uint64_t reg0(int i)
 
 static void machine(void)
 {
-	static const struct tvmm_memrange map[] = {
-	    {0, 0x9f000, TVMM_MEM_RAM, 0},
-	    {0x9f000, 0x61000, TVMM_MEM_RESERVED, 0},
-	    {0x100000, RAM_END - 0x100000, TVMM_MEM_RAM, 0},
-	};
-
-	memset(&v, 0, sizeof(v));
-	fake_reset(&v);
-	v.cpu = next_cpu++; /* a CPU of its own: no folding into earlier tests' records */
-	memcpy(vmm.ho.mem, map, sizeof(map));
-	vmm.ho.nmem = sizeof(map) / sizeof(map[0]);
-	vmm.ho.nchunks = 1;
-	vmm.ho.chunk_pa[0] = VMM_CHUNK;
-	vmm.phys_limit = PHYS_LIMIT;
-	vmm.mem_total = MiB(64);
-	vmm.nested.fmt = &pt_format_x86;
-	vmm.nested.levels = 4;
-	vmm.nested.alloc_table = pool_alloc;
-	vmm.nested.table_ptr = pool_ptr;
-	pool_reset(64);
-	CHECK_EQ(pt_init(&vmm.nested), 0);
+	fake_machine(&v, next_cpu++);
 	CHECK_EQ(pt_map(&vmm.nested, 0, 0, GiB(1), ACC_RWX, PT_MT_WB, 3), 0);
 	CHECK_EQ(pt_map(&vmm.nested, GiB(1), GiB(1), GiB(1), ACC_RWX, PT_MT_UC, 2), 0);
 	CHECK_EQ(pt_map(&vmm.nested, GiB(2), GiB(2), GiB(2), ACC_RWX, PT_MT_WB, 3), 0);
@@ -890,13 +867,13 @@ TEST(policy_lock_refusals)
 	/* A range in the VMM's memory: EPERM, even at its last page. */
 	machine();
 	std_policy(&b);
-	b.r[I_HALT].a = VMM_CHUNK + MiB(2) - 0x1000;
+	b.r[I_HALT].a = FAKE_VMM_CHUNK + MiB(2) - 0x1000;
 	CHECK_EQ(lock_blob(&b), TVMM_EPERM);
 	CHECK_EQ(v.regs[GREG_RBX], I_HALT);
 	EXPECT_UNTOUCHED();
 	machine();
 	std_policy(&b);
-	b.r[I_MON].a = VMM_CHUNK - 0x1000; /* two pages: the second is the VMM's */
+	b.r[I_MON].a = FAKE_VMM_CHUNK - 0x1000; /* two pages: the second is the VMM's */
 	CHECK_EQ(lock_blob(&b), TVMM_EPERM);
 	CHECK_EQ(v.regs[GREG_RBX], I_MON);
 	EXPECT_UNTOUCHED();
@@ -909,7 +886,7 @@ TEST(policy_lock_refusals)
 	EXPECT_UNTOUCHED();
 	machine();
 	std_policy(&b);
-	b.r[I_HALT].a = RAM_END - 0x1000;
+	b.r[I_HALT].a = FAKE_RAM_END - 0x1000;
 	b.r[I_HALT].b = 0x2000;
 	CHECK_EQ(lock_blob(&b), TVMM_EFAULT);
 	CHECK_EQ(v.regs[GREG_RBX], I_HALT);
@@ -940,7 +917,7 @@ TEST(policy_lock_refusals)
 	put_blob(&b);
 	hcall(TVMM_HC_LOCK, BLOB_GPA, 0, 0);
 	CHECK_EQ(v.regs[GREG_RAX], (uint64_t)TVMM_ERANGE);
-	hcall(TVMM_HC_LOCK, VMM_CHUNK, blob_len(&b), 0);
+	hcall(TVMM_HC_LOCK, FAKE_VMM_CHUNK, blob_len(&b), 0);
 	CHECK_EQ(v.regs[GREG_RAX], (uint64_t)TVMM_EPERM);
 	hcall(TVMM_HC_LOCK, 0x9f000, blob_len(&b), 0);
 	CHECK_EQ(v.regs[GREG_RAX], (uint64_t)TVMM_EFAULT);
@@ -1956,7 +1933,7 @@ TEST(events_hypercall)
 	hcall(TVMM_HC_EVENTS, EV_GPA + 4, 0x1000, 0);
 	CHECK_EQ(v.regs[GREG_RAX], (uint64_t)TVMM_EINVAL);
 	CHECK_EQ(buf[4], 0xee);
-	hcall(TVMM_HC_EVENTS, VMM_CHUNK, 0x1000, 0);
+	hcall(TVMM_HC_EVENTS, FAKE_VMM_CHUNK, 0x1000, 0);
 	CHECK_EQ(v.regs[GREG_RAX], (uint64_t)TVMM_EPERM);
 	hcall(TVMM_HC_EVENTS, 0x9f000, 0x1000, 0);
 	CHECK_EQ(v.regs[GREG_RAX], (uint64_t)TVMM_EFAULT);

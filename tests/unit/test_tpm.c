@@ -13,7 +13,6 @@
 #include <mbedtls/sha256.h>
 
 #include "fake.h"
-#include "fake_pool.h"
 #include "fake_tis.h"
 #include "test.h"
 #include "tpm/tis.h"
@@ -33,31 +32,13 @@ static void sha256(const void *p, size_t n, uint8_t out[32])
 	mbedtls_sha256_ret(p, n, out, 0);
 }
 
-static void pt_fresh(struct pt *pt)
-{
-	pt->fmt = &pt_format_x86;
-	pt->levels = 4;
-	pt->alloc_table = pool_alloc;
-	pt->table_ptr = pool_ptr;
-	CHECK_EQ(pt_init(pt), 0);
-}
-
-/* A machine whose TPM (if present) has seen the launch: PCR17 extended twice. */
-/* RAM below 3 GiB, the TIS's 2 MiB in the nested map as UC; a fresh TPM. */
+/* The standard fake machine (a CPU of its own), the TIS in the nested map; a fresh TPM. */
 static void machine(bool present, int retries)
 {
-	static const struct tvmm_memrange map[] = {{0, 0xc0000000ull, TVMM_MEM_RAM, 0}};
+	static uint32_t next_cpu = 5000;
 
-	fake_reset(&v);
-	memcpy(vmm.ho.mem, map, sizeof(map));
-	vmm.ho.nmem = 1;
-	vmm.ho.nchunks = 1;
-	vmm.ho.chunk_pa[0] = 0x20000000ull;
-	vmm.mem_total = 1u << 22;
-	vmm.phys_limit = 1ull << 32;
-	pool_reset(POOL_PAGES);
-	pt_fresh(&vmm.host);
-	pt_fresh(&vmm.nested);
+	fake_machine(&v, next_cpu++);
+	fake_pt(&vmm.host);
 	CHECK_EQ(pt_map(&vmm.nested, 0, 0, 1ull << 30, ACC_RWX, PT_MT_WB, 3), 0);
 	CHECK_EQ(
 	    pt_map(&vmm.nested, 0xc0000000ull, 0xc0000000ull, 1ull << 30, ACC_RWX, PT_MT_UC, 2), 0);
