@@ -82,6 +82,26 @@ static void verify_accepted(const uint8_t *blob, size_t len, enum pol_stage stag
 			REQUIRE(x->a && !(x->a & ~(uint64_t)(TVMM_DT_LIDT | TVMM_DT_LGDT)));
 			REQUIRE(x->action != TVMM_ACT_MONITOR);
 			break;
+		case TVMM_RULE_PATCH:
+			REQUIRE(x->perm == 0 && x->action == TVMM_ACT_MONITOR);
+			if (stage == POL_SOURCE) {
+				REQUIRE(x->a == 0 && x->b == 0);
+				REQUIRE(nul_in(x->sym[0], sizeof(x->sym[0])) && x->sym[0][0]);
+				REQUIRE(nul_in(x->sym[1], sizeof(x->sym[1])) && x->sym[1][0]);
+			} else {
+				REQUIRE(x->b && x->b % 16 == 0 && x->b <= (16u << 20));
+				REQUIRE(x->a + x->b > x->a);
+			}
+			break;
+		case TVMM_RULE_CR3:
+			REQUIRE(x->perm == 0 && x->a == 0 && x->b == 0);
+			REQUIRE(x->action != TVMM_ACT_DENY);
+			break;
+		case TVMM_RULE_EXC:
+			REQUIRE(x->perm == 0 && x->b == 0 && x->a);
+			REQUIRE(!(x->a & ~(uint64_t)TVMM_EXC_TRAPPABLE));
+			REQUIRE(x->action != TVMM_ACT_DENY);
+			break;
 		default:
 			REQUIRE(0 && "an unknown kind was accepted");
 		}
@@ -96,6 +116,11 @@ static void verify_accepted(const uint8_t *blob, size_t len, enum pol_stage stag
 				REQUIRE(!(x->b & y->b));
 			if (x->kind == TVMM_RULE_DT && y->kind == TVMM_RULE_DT)
 				REQUIRE(!(x->a & y->a));
+			if (x->kind == TVMM_RULE_EXC && y->kind == TVMM_RULE_EXC)
+				REQUIRE(!(x->a & y->a));
+			/* One jump table and one CR3 rule at most. */
+			REQUIRE(!(x->kind == TVMM_RULE_PATCH && y->kind == TVMM_RULE_PATCH));
+			REQUIRE(!(x->kind == TVMM_RULE_CR3 && y->kind == TVMM_RULE_CR3));
 		}
 	}
 }
@@ -119,9 +144,18 @@ static unsigned check_all(const uint8_t *blob, size_t len)
 			REQUIRE(err.rule >= -1 && err.rule < (int64_t)nrules);
 		}
 	}
-	/* What the VMM takes (resolved) is also a valid compiler and tool output. */
-	if (ok & (1u << POL_RESOLVED))
-		REQUIRE(ok == 7);
+	/*
+	 * What the VMM takes (resolved) is also a valid tool output, and a valid
+	 * compiler output unless it has a patch rule (resolved: an address, not
+	 * the compiler's two symbols).
+	 */
+	if (ok & (1u << POL_RESOLVED)) {
+		const struct tvmm_pol_rule *r = (const void *)(blob + HDR);
+		int patch = 0;
+		for (uint32_t i = 0; i < nrules; i++)
+			patch |= r[i].kind == TVMM_RULE_PATCH;
+		REQUIRE(ok == (patch ? 6u : 7u));
+	}
 	return ok;
 }
 
