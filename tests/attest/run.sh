@@ -63,6 +63,14 @@ quote() {
     A "$@" quote --nonce "$n" --pcrs "$PCRS" --vmm-log "$W/vmm.log" -o "$W/$name.tvev"
 }
 
+# wrong_ref KEY OUT: ref.conf with KEY's first hex digit changed (0 becomes 1, any other 0),
+# so the reference differs whatever the random test image hashes to.
+wrong_ref() {
+    awk -v k="$1" '$1 == k { print k " = " (substr($3, 1, 1) == "0" ? "1" : "0") substr($3, 2); next } { print }' \
+        "$W/ref.conf" >"$2"
+    if cmp -s "$W/ref.conf" "$2"; then bad "wrong_ref $1: reference unchanged"; fi
+}
+
 # appraise_expect NAME BUNDLE NONCE WANT_RC [CLAIM]: with WANT_RC 1, CLAIM must be failed.
 appraise_expect() {
     local name=$1 bundle=$2 nonce=$3 want=$4 claim=${5:-} rc
@@ -213,13 +221,11 @@ appraise_expect "oversized VMM log section (over 256 KiB)" "$W/big2x.tvev" "$(ca
 quote trail && python3 "$EDIT" "$W/trail.tvev" "$W/trailx.tvev" pad 1
 appraise_expect "trailing byte after the bundle" "$W/trailx.tvev" "$(cat "$W/trail.nonce")" 1 bundle-format
 CONF=$W/wrong-image.conf
-sed 's/^vmm_image_sha256 = ./vmm_image_sha256 = f/; s/^vmm_image_sha256 = ff/vmm_image_sha256 = 0f/' \
-    "$W/ref.conf" >"$CONF"
+wrong_ref vmm_image_sha256 "$CONF"
 quote wimg
 appraise_expect "wrong VMM image reference value" "$W/wimg.tvev" "$(cat "$W/wimg.nonce")" 1 vmm-image
 CONF=$W/wrong-policy.conf
-awk '/^policy_sha256/{print "policy_sha256 = " (substr($3,1,1)=="0" ? "1" : "0") substr($3,2); next} {print}' \
-    "$W/ref.conf" >"$CONF"
+wrong_ref policy_sha256 "$CONF"
 quote wpol
 appraise_expect "wrong policy reference value" "$W/wpol.tvev" "$(cat "$W/wpol.nonce")" 1 policy
 unset CONF
