@@ -198,31 +198,34 @@ static int pcr_extend(uint32_t pcr, const uint8_t digest[32])
 	return -1;
 }
 
-/* Extend and log (the log records only what the TPM took); T.lock held. */
-static int measure_locked(uint32_t pcr, uint32_t tag, const uint8_t digest[32], const char *text)
+/*
+ * Extend, then log (the log records only what the TPM took); T.lock held.
+ * 0 once extended, with the data's offset in the log in *at (0 when the log
+ * was full); -1 when the TPM did not take it.
+ */
+static int measure_locked(uint32_t pcr, uint32_t tag, const uint8_t digest[32], const void *data,
+			  uint32_t n, uint32_t *at)
 {
-	int rc = pcr_extend(pcr, digest);
-	if (!rc)
-		log_event(pcr, tag, digest, text, (uint32_t)strnlen(text, LOCK_TEXT));
-	return rc;
+	if (pcr_extend(pcr, digest))
+		return -1;
+	uint32_t off = log_event(pcr, tag, digest, data, n);
+	if (at)
+		*at = off;
+	return 0;
 }
 
 static int measure(uint32_t pcr, uint32_t tag, const uint8_t digest[32], const char *text)
 {
 	spin_lock(&T.lock);
-	int rc = measure_locked(pcr, tag, digest, text);
+	int rc = measure_locked(pcr, tag, digest, text, (uint32_t)strnlen(text, LOCK_TEXT), 0);
 	spin_unlock(&T.lock);
 	return rc;
 }
 
 static void hex(char *dst, const uint8_t *p, unsigned n)
 {
-	static const char x[] = "0123456789abcdef";
-	for (unsigned i = 0; i < n; i++) {
-		dst[2 * i] = x[p[i] >> 4];
-		dst[2 * i + 1] = x[p[i] & 15];
-	}
-	dst[2 * n] = 0;
+	for (unsigned i = 0; i < n; i++)
+		tvmm_snprintf(dst + 2 * i, 3, "%02x", p[i]);
 }
 
 /*
@@ -358,14 +361,16 @@ void tpm_policy_locked(const struct policy *p, const void *src, size_t src_len)
 	uint8_t dl[32];
 	uint32_t n = lock_text(p, text, sizeof(text));
 	sha256(text, n, dl);
+	static const char compiled[] = "thinvmm policy sha256 (the compiled policy, as its file "
+				       "holds it); launch: emulated-drtm";
+	static const char resolved[] =
+	    "thinvmm policy sha256 (the resolved blob: the guest gave no "
+	    "compiled policy); launch: emulated-drtm";
+	uint32_t at = 0;
 	spin_lock(&T.lock);
-	int rc = measure_locked(TPM_PCR_POLICY, TPM_TAG_POLICY, d,
-				src ? "thinvmm policy sha256 (the compiled policy, as its file "
-				      "holds it); launch: emulated-drtm"
-				    : "thinvmm policy sha256 (the resolved blob: the guest gave "
-				      "no compiled policy); launch: emulated-drtm");
-	if (!rc && !pcr_extend(TPM_PCR_RUNTIME, dl) &&
-	    log_event(TPM_PCR_RUNTIME, TPM_TAG_LOCK, dl, text, n))
+	int rc = measure_locked(TPM_PCR_POLICY, TPM_TAG_POLICY, d, src ? compiled : resolved,
+				src ? sizeof(compiled) - 1 : sizeof(resolved) - 1, 0);
+	if (!rc && !measure_locked(TPM_PCR_RUNTIME, TPM_TAG_LOCK, dl, text, n, &at) && at)
 		T.locked = true;
 	spin_unlock(&T.lock);
 	vmm_log("TPM: policy sha256 %s (%s) %s PCR%u", h, src ? "compiled" : "resolved",
@@ -425,9 +430,9 @@ static void class_measure(struct vclass *c)
 	memcpy(data + n, "\0count=", 7); /* the count: in the log, not in the digest */
 	uint32_t len = (uint32_t)n + 7 + COUNT_DIGITS;
 	memset(data + n + 7, '0', COUNT_DIGITS);
-	if (pcr_extend(TPM_PCR_RUNTIME, d))
+	uint32_t at;
+	if (measure_locked(TPM_PCR_RUNTIME, TPM_TAG_VIOLATION, d, data, len, &at))
 		return;
-	uint32_t at = log_event(TPM_PCR_RUNTIME, TPM_TAG_VIOLATION, d, data, len);
 	c->logged = true; /* extended: never again, even if the log was full */
 	if (at) {
 		c->count_off = at + (uint32_t)n + 7;
