@@ -100,7 +100,8 @@ $(B)/guest/tvmm_probe.ko: $(wildcard tests/guest/probe/*.c tests/guest/probe/Kbu
 	$(MAKE) -C $(KDIR) M=$(abspath $(B)/probe) TVMM_INCLUDE=$(abspath thinvmm/include) modules
 	cp $(B)/probe/tvmm_probe.ko $@
 
-$(B)/guest/thinvmm-ctl: loader/linux/thinvmm-ctl.c thinvmm/include/thinvmm/abi.h loader/linux/uapi/thinvmm_ioctl.h
+$(B)/guest/thinvmm-ctl: loader/linux/thinvmm-ctl.c thinvmm/include/thinvmm/abi.h loader/linux/uapi/thinvmm_ioctl.h \
+	loader/linux/uapi/thinvmm_tpmlog.h
 	@mkdir -p $(dir $@)
 	gcc $(GUEST_CFLAGS) $< -o $@
 

@@ -22,6 +22,7 @@
 #include <thinvmm/abi.h>
 
 #include "uapi/thinvmm_ioctl.h"
+#include "uapi/thinvmm_tpmlog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -412,59 +413,21 @@ static int quote_pcrs(ESYS_TR ak, const TPM2B_DATA *nonce, const TPML_PCR_SELECT
 	}
 }
 
-/* The VMM's event log, by hypercall: TVMM_HC_TPMLOG copies from an offset and says the log's
- * total size; loop until the total (which may grow between calls: the log only appends). */
+/* The VMM's event log, by hypercall (uapi/thinvmm_tpmlog.h). */
 static int read_vmm_log_hc(uint8_t **out, size_t *len)
 {
-	size_t max = tvev_max_len(TVEV_VMM_LOG), off = 0;
+	size_t max = tvev_max_len(TVEV_VMM_LOG);
 	uint8_t *b = malloc(max);
 	int fd = open("/dev/thinvmm", O_RDWR);
 
 	if (fd < 0 || !b) {
 		fprintf(stderr, "thinvmm-agent: /dev/thinvmm: %s (is the thinvmm module loaded?)\n",
 			fd < 0 ? strerror(errno) : "out of memory");
-		goto fail;
+	} else if (!tvmm_tpmlog_read(fd, "thinvmm-agent", b, max, len)) {
+		close(fd);
+		*out = b;
+		return 0;
 	}
-	for (;;) {
-		size_t room = max - off < TVMM_IOC_MAX_BUF ? max - off : TVMM_IOC_MAX_BUF;
-		struct tvmm_ioc_call c = {.nr = TVMM_HC_TPMLOG,
-					  .len = (uint32_t)room,
-					  .buf = (uintptr_t)(b + off),
-					  .arg = off};
-
-		if (ioctl(fd, TVMM_IOC_CALL, &c)) {
-			fprintf(stderr, "thinvmm-agent: TPMLOG hypercall: %s\n", strerror(errno));
-			goto fail;
-		}
-		if (c.ret) {
-			fprintf(stderr, "thinvmm-agent: TPMLOG hypercall: VMM error %lld\n",
-				(long long)c.ret);
-			goto fail;
-		}
-		if (!c.out[1]) {
-			fprintf(stderr, "thinvmm-agent: the VMM has no TPM event log (no TPM)\n");
-			goto fail;
-		}
-		if (c.out[1] > max || c.out[0] > c.len) {
-			fprintf(stderr,
-				"thinvmm-agent: VMM event log of %llu bytes (at most %zu)\n",
-				(unsigned long long)c.out[1], max);
-			goto fail;
-		}
-		off += c.out[0];
-		if (off >= c.out[1])
-			break;
-		if (!c.out[0]) {
-			fprintf(stderr, "thinvmm-agent: VMM event log ends at %zu of %llu bytes\n",
-				off, (unsigned long long)c.out[1]);
-			goto fail;
-		}
-	}
-	close(fd);
-	*out = b;
-	*len = off;
-	return 0;
-fail:
 	if (fd >= 0)
 		close(fd);
 	free(b);

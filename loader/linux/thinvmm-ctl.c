@@ -20,6 +20,7 @@
 #include <thinvmm/abi.h>
 
 #include "uapi/thinvmm_ioctl.h"
+#include "uapi/thinvmm_tpmlog.h"
 
 static const char *const exit_names[TVMM_EXIT_NR] = TVMM_EXIT_NAMES;
 
@@ -426,22 +427,11 @@ static int cmd_events(int fd, int follow, int json)
 
 static int cmd_tpmlog(int fd)
 {
-	static char buf[TVMM_IOC_MAX_BUF];
-	uint64_t off = 0;
-	for (;;) {
-		struct tvmm_ioc_call c = {
-		    .nr = TVMM_HC_TPMLOG, .len = sizeof(buf), .buf = (uintptr_t)buf, .arg = off};
-		if (call(fd, &c) || c.out[0] > sizeof(buf))
-			return 1;
-		if (!c.out[1]) {
-			fprintf(stderr, "thinvmm-ctl: no TPM event log (the VMM found no TPM)\n");
-			return 1;
-		}
-		fwrite(buf, 1, c.out[0], stdout);
-		off += c.out[0];
-		if (!c.out[0] || off >= c.out[1])
-			return fflush(stdout) ? 1 : 0;
-	}
+	static uint8_t buf[1u << 20];
+	size_t len;
+	if (tvmm_tpmlog_read(fd, "thinvmm-ctl", buf, sizeof(buf), &len))
+		return 1;
+	return fwrite(buf, 1, len, stdout) != len || fflush(stdout) ? 1 : 0;
 }
 
 static int usage(void)

@@ -97,6 +97,18 @@ if tvmm_ensure_loaded; then
 fi
 tvmm_result log
 
+# (f2) no TPM in this machine: the VMM keeps no event log, and tpmlog says so instead of
+# printing nothing (the scenarios with swtpm read the log itself)
+tvmm_heading "tpmlog without a TPM"
+if tvmm_ensure_loaded; then
+    if tvmm_run /tmp/tvmm-tpmlog.out "$TVMM_CTL" tpmlog; then
+        TVMM_WHY="thinvmm-ctl tpmlog succeeded without a TPM ($(wc -c </tmp/tvmm-tpmlog.out) bytes)"
+    elif ! grep -q "no TPM event log" /tmp/tvmm-tpmlog.out; then
+        TVMM_WHY="thinvmm-ctl tpmlog failed without saying why: $(tvmm_oneline </tmp/tvmm-tpmlog.out)"
+    fi
+fi
+tvmm_result tpmlog-none
+
 # (g) unload: the signature goes away
 tvmm_heading "unload"
 if tvmm_ensure_loaded && tvmm_rmmod; then
