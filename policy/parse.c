@@ -419,6 +419,18 @@ static bool span_is_ci(const char *s, uint32_t n, const char *kw)
 	return tok_is_ci(&t, kw);
 }
 
+/* A list item's bit into *mask, once: an item listed twice is an error. */
+static bool set_once(struct parser *p, uint32_t line, uint32_t col, uint64_t *mask, uint64_t bit,
+		     const char *what, const char *s, uint32_t n)
+{
+	if (*mask & bit) {
+		error_at(p, line, col, "%s'%.*s' listed twice", what, (int)n, s);
+		return false;
+	}
+	*mask |= bit;
+	return true;
+}
+
 /* ---- statements ---- */
 
 struct stmt {
@@ -588,12 +600,9 @@ static bool cr_item(struct parser *p, uint32_t line, void *ctx, const char *s, u
 			 (int)(n > 40 ? 40 : n), s, c->cr, valid);
 		return false;
 	}
-	if (c->mask & (1ull << bit)) {
-		error_at(p, line, col, "CR%u bit '%.*s' listed twice", c->cr, (int)n, s);
-		return false;
-	}
-	c->mask |= 1ull << bit;
-	return true;
+	char what[16];
+	snprintf(what, sizeof(what), "CR%u bit ", c->cr);
+	return set_once(p, line, col, &c->mask, 1ull << bit, what, s, n);
 }
 
 static bool cr_stmt(struct parser *p, struct stmt *st, unsigned cr)
@@ -731,12 +740,7 @@ static bool dt_item(struct parser *p, uint32_t line, void *ctx, const char *s, u
 			 (int)(n > 40 ? 40 : n), s);
 		return false;
 	}
-	if (*mask & bit) {
-		error_at(p, line, col, "'%.*s' listed twice", (int)n, s);
-		return false;
-	}
-	*mask |= bit;
-	return true;
+	return set_once(p, line, col, mask, bit, "", s, n);
 }
 
 static bool dt_stmt(struct parser *p, struct stmt *st)
@@ -814,12 +818,7 @@ static bool exc_item(struct parser *p, uint32_t line, void *ctx, const char *s, 
 			 (int)(n > 40 ? 40 : n), s);
 		return false;
 	}
-	if (*mask & (1ull << v)) {
-		error_at(p, line, col, "'%.*s' listed twice", (int)n, s);
-		return false;
-	}
-	*mask |= 1ull << v;
-	return true;
+	return set_once(p, line, col, mask, 1ull << v, "", s, n);
 }
 
 /* exception NAME VECTOR[,VECTOR...] ACTION */
