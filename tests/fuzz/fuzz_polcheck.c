@@ -18,14 +18,7 @@
 #include <string.h>
 
 #include "core/polcheck.h"
-
-#define REQUIRE(cond)                                                                              \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#include "fuzz.h"
 
 #define HDR  sizeof(struct tvmm_pol_header)
 #define RULE sizeof(struct tvmm_pol_rule)
