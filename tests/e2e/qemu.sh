@@ -113,18 +113,23 @@ swtpm_start() {
 }
 
 QPID="" TPID=""
+# SIGTERM, up to 5 s to exit, then SIGKILL; QPID is cleared.
+stop_qemu() {
+    kill -TERM "$QPID" 2>/dev/null || true
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        kill -0 "$QPID" 2>/dev/null || break
+        sleep 0.5
+    done
+    kill -KILL "$QPID" 2>/dev/null || true
+    wait "$QPID" 2>/dev/null || true
+    QPID=""
+}
 cleanup() {
     local rc=$?
     swtpm_stop
     if [ -n "$QPID" ] && kill -0 "$QPID" 2>/dev/null; then
         log "stopping QEMU (pid $QPID)"
-        kill -TERM "$QPID" 2>/dev/null || true
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            kill -0 "$QPID" 2>/dev/null || break
-            sleep 0.5
-        done
-        kill -KILL "$QPID" 2>/dev/null || true
-        wait "$QPID" 2>/dev/null || true
+        stop_qemu
     fi
     if [ -n "$TPID" ] && kill -0 "$TPID" 2>/dev/null; then
         kill -TERM "$TPID" 2>/dev/null || true
@@ -162,14 +167,7 @@ done
 
 if [ "$TIMED_OUT" -eq 1 ]; then
     log "TIMEOUT: the guest did not power off within ${TIMEOUT}s; killing QEMU (pid $QPID)"
-    kill -TERM "$QPID" 2>/dev/null || true
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        kill -0 "$QPID" 2>/dev/null || break
-        sleep 0.5
-    done
-    kill -KILL "$QPID" 2>/dev/null || true
-    wait "$QPID" 2>/dev/null || true
-    QPID=""
+    stop_qemu
     [ -n "$TPID" ] && { kill -TERM "$TPID" 2>/dev/null || true; wait "$TPID" 2>/dev/null || true; TPID=""; }
     echo "timeout after ${TIMEOUT}s" >"$OUTDIR/status" 2>/dev/null || true
     exit 124
