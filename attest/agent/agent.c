@@ -574,29 +574,8 @@ int main(int argc, char **argv)
 
 	/* ESYS logs a warning for every expected miss (an absent AK): quiet unless asked. */
 	setenv("TSS2_LOG", "all+none", 0);
-	while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			tcti_conf = optarg;
-			break;
-		case 'a':
-			ak_handle = (TPM2_HANDLE)strtoul(optarg, NULL, 0);
-			break;
-		case 'h':
-			usage();
-			return 0;
-		default:
-			usage();
-			return 2;
-		}
-	}
-	if (optind >= argc) {
-		usage();
-		return 2;
-	}
-	cmd = argv[optind];
-	optind++;
-	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+	/* GNU getopt permutes: the options may stand before or after the command. */
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			tcti_conf = optarg;
@@ -625,12 +604,16 @@ int main(int argc, char **argv)
 		case 'o':
 			out = optarg;
 			break;
+		case 'h':
+			usage();
+			return 0;
 		default:
 			usage();
 			return 2;
 		}
 	}
-	if (optind != argc || (ak_handle >> 24) != TPM2_HT_PERSISTENT) {
+	cmd = argv[optind++];
+	if (!cmd || optind != argc || (ak_handle >> 24) != TPM2_HT_PERSISTENT) {
 		usage();
 		return 2;
 	}
