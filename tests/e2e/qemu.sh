@@ -12,6 +12,9 @@
 #   -t SECONDS    time limit (default 300)
 #   -k KERNEL     kernel image (default build/kernel/vmlinuz)
 #   -q            quiet: do not echo the guest console on stdout
+#   -F FIRMWARE   bios (default: QEMU's SeaBIOS) or uefi (Debian's OVMF, OVMF_CODE_4M.fd read-only
+#                 and a fresh copy of OVMF_VARS_4M.fd in OUTDIR; the kernel still comes from -k,
+#                 loaded by OVMF through fw_cfg and started by its EFI stub)
 #   -T            attach a fresh swtpm (TPM 2.0, TIS at 0xFED40000): its state, socket and log
 #                 in OUTDIR/swtpm/, started and stopped here by its PID. Scenarios named
 #                 tpm or tpm-* get one without -T (so tests/e2e/run.sh rows need no extra field).
@@ -35,7 +38,8 @@ log() { printf '%s: %s\n' "$ME" "$*" >&2; }
 
 INITRD="" SCENARIO="" OUTDIR="$REPO_ROOT/build/e2e/manual" SMP=2 CPU=max MEM=1G
 APPEND_EXTRA="" TIMEOUT=300 KERNEL="$REPO_ROOT/build/kernel/vmlinuz" QUIET=0 SWTPM=0 TPMSTATE=""
-while getopts ':i:n:o:s:c:m:a:t:k:qTS:h' opt; do
+FIRMWARE=bios OVMF_DIR=${TVMM_OVMF_DIR:-/usr/share/OVMF}
+while getopts ':i:n:o:s:c:m:a:t:k:qF:TS:h' opt; do
     case "$opt" in
         i) INITRD=$OPTARG ;;
         n) SCENARIO=$OPTARG ;;
@@ -47,6 +51,7 @@ while getopts ':i:n:o:s:c:m:a:t:k:qTS:h' opt; do
         t) TIMEOUT=$OPTARG ;;
         k) KERNEL=$OPTARG ;;
         q) QUIET=1 ;;
+        F) FIRMWARE=$OPTARG ;;
         T) SWTPM=1 ;;
         S) SWTPM=1 TPMSTATE=$OPTARG ;;
         h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -65,6 +70,13 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || die "qemu-system-x86_64 not fou
 [[ "$TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "-t wants a positive number of seconds, not '$TIMEOUT'"
 [[ -z "$SCENARIO" || "$SCENARIO" =~ ^[A-Za-z0-9_-]+$ ]] || die "bad scenario name '$SCENARIO'"
 [ -z "$TPMSTATE" ] || [ -d "$TPMSTATE" ] || die "-S: no TPM state directory $TPMSTATE"
+case "$FIRMWARE" in
+    bios) ;;
+    uefi) for f in OVMF_CODE_4M.fd OVMF_VARS_4M.fd; do
+              [ -f "$OVMF_DIR/$f" ] || die "-F uefi: $OVMF_DIR/$f not found (tests/env/deps.sh installs ovmf)"
+          done ;;
+    *) die "-F wants bios or uefi, not '$FIRMWARE'" ;;
+esac
 
 case "$SCENARIO" in tpm|tpm-*) SWTPM=1 ;; esac
 
@@ -89,6 +101,12 @@ QEMU=(qemu-system-x86_64 -M q35 -accel tcg -cpu "$CPU" -smp "$SMP" -m "$MEM"
       -serial "file:$CONSOLE" -serial "file:$VMMLOG"
       -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND"
       "${EXTRA_QEMU[@]}")
+if [ "$FIRMWARE" = uefi ]; then
+    # The variable store is written by OVMF: a fresh copy per boot, never the system's file.
+    cp "$OVMF_DIR/OVMF_VARS_4M.fd" "$OUTDIR/ovmf-vars.fd"
+    QEMU+=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_DIR/OVMF_CODE_4M.fd"
+           -drive "if=pflash,format=raw,unit=1,file=$OUTDIR/ovmf-vars.fd")
+fi
 
 # A software TPM (DESIGN "Recipes", tests/e2e/swtpm.sh): manufactured here with EK and platform
 # certificates unless -S names a state, then one swtpm instance on a UNIX socket; it exits when
@@ -145,7 +163,7 @@ trap 'log "hangup"; exit 129' HUP
 [ "$SWTPM" -eq 1 ] && swtpm_start
 printf '%q ' "${QEMU[@]}" >"$OUTDIR/cmdline"; echo >>"$OUTDIR/cmdline"
 
-log "booting (smp $SMP, cpu $CPU, limit ${TIMEOUT}s): $APPEND"
+log "booting ($FIRMWARE, smp $SMP, cpu $CPU, limit ${TIMEOUT}s): $APPEND"
 START=$SECONDS
 "${QEMU[@]}" </dev/null >"$QLOG" 2>&1 &
 QPID=$!

@@ -22,7 +22,8 @@
 #   host-SC.sh post OUTDIR QEMU_STATUS   after check.sh; prints PASS/FAIL lines ending with
 #                                    "N passed, M failed", added to the row's count (no such
 #                                    line: one failure). Environment: TVMM_E2E_INITRD,
-#                                    TVMM_E2E_KERNEL, TVMM_E2E_SMP, TVMM_E2E_CPU, TVMM_E2E_TIMEOUT
+#                                    TVMM_E2E_KERNEL, TVMM_E2E_SMP, TVMM_E2E_CPU, TVMM_E2E_TIMEOUT,
+#                                    TVMM_E2E_FIRMWARE (bios or uefi)
 # Both write their output to OUTDIR/host-pre.txt and OUTDIR/host-post.txt.
 # Last line: exactly "N passed, M failed" (sums over the scenarios). Exit 0 iff M = 0 and N > 0.
 set -euo pipefail
@@ -30,7 +31,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ME=$(basename "$0")
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 2; }
 
-# name | -smp | -cpu | guest scenario (tests/guest/scenario-<name>.sh) [| expect [| runner]]
+# name | -smp | -cpu | guest scenario (tests/guest/scenario-<name>.sh) [| expect [| runner [| firmware]]]
 # svm-nosvm pins xlevel: in QEMU 7.2 (TCG) "max,-svm" also drops the highest extended CPUID leaf
 # from 0x8000000a to 0x80000001, and then every static-glibc binary (busybox) in the guest dies
 # with "_dl_get_origin: Assertion `linkval[0] == '/'' failed". With xlevel pinned the only
@@ -42,6 +43,9 @@ die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 2; }
 # sixth field means QEMU. A Bochs boot costs about 2 minutes of CPU time before the scenario
 # starts (80 s of it the kernel's own XZ decompression), and every CPU added doubles what the
 # whole run costs, so there are few Bochs rows.
+# A seventh field "uefi" boots a QEMU row under OVMF (qemu.sh -F uefi) instead of SeaBIOS: the
+# kernel is still QEMU's -kernel, started by its EFI stub, so the guest runs on a UEFI memory map
+# with EFI runtime services, and the TPM event log is the one OVMF measured the boot into.
 # vmx-novmx: p4_prescott_celeron_336 is a 64-bit Intel model without VMX (the guest's
 # /proc/cpuinfo has no vmx flag; the scenario checks it), the VMX twin of svm-nosvm.
 # vmx-basic: the basic scenario on the VT-x backend; corei7_skylake_x has VMX with EPT and VPID.
@@ -60,6 +64,8 @@ SCENARIOS=(
     # The attestation good path, end to end: host enrolment, in-guest quotes, host appraisal
     # (tests/e2e/host-attest.sh; swtpm is attached there with qemu.sh -S).
     "svm-attest|2|max|attest"
+    # The same under UEFI: OVMF's measured boot log (PCR0-7) is what the verifier replays.
+    "svm-attest-uefi|2|max|attest|||uefi"
     "vmx-novmx|1|p4_prescott_celeron_336|vmx-refuse||bochs"
     # Enable once the VT-x backend passes them (today VM entry fails on Bochs: bochs.log says
     # "VMENTER FAIL: VMCS guest CS.AR/LIMIT malformed"):
@@ -77,11 +83,11 @@ while getopts ':t:T:r:vlh' opt; do
         T) BOCHS_TIMEOUT=$OPTARG ;;
         r) RUNNER=$OPTARG ;;
         v) VERBOSE=1 ;;
-        l) for s in "${SCENARIOS[@]}"; do IFS='|' read -r n smp cpu sc _ runner <<<"$s"
+        l) for s in "${SCENARIOS[@]}"; do IFS='|' read -r n smp cpu sc _ runner fw <<<"$s"
                if [ "${runner:-qemu}" = bochs ]; then
                    printf '%-12s bochs %s cpu(s), model %-19s scenario %s\n' "$n" "$smp" "$cpu" "$sc"
                else
-                   printf '%-12s -smp %s -cpu %-28s scenario %s\n' "$n" "$smp" "$cpu" "$sc"
+                   printf '%-12s %-4s -smp %s -cpu %-28s scenario %s\n' "$n" "${fw:-bios}" "$smp" "$cpu" "$sc"
                fi; done; exit 0 ;;
         h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         :) die "option -$OPTARG needs an argument" ;;
@@ -130,8 +136,8 @@ echo "=== e2e: building $INITRD"
 TOTAL_P=0 TOTAL_F=0
 SUMMARY=()
 for s in "${SELECTED[@]}"; do
-    IFS='|' read -r name smp cpu sc expect runner <<<"$s"
-    runner=${runner:-qemu}
+    IFS='|' read -r name smp cpu sc expect runner firmware <<<"$s"
+    runner=${runner:-qemu} firmware=${firmware:-bios}
     out=$E2E/$name
     limit=$TIMEOUT checker=check.sh
     [ "$runner" = bochs ] && limit=$BOCHS_TIMEOUT
@@ -142,9 +148,10 @@ for s in "${SELECTED[@]}"; do
     if [ "$runner" = bochs ]; then
         echo "=== e2e $name: Bochs, $smp cpu(s), model $cpu, scenario $sc, limit ${limit}s"
     else
-        echo "=== e2e $name: -smp $smp -cpu $cpu, scenario $sc, limit ${limit}s"
+        echo "=== e2e $name: $firmware, -smp $smp -cpu $cpu, scenario $sc, limit ${limit}s"
     fi
     qargs=(-i "$INITRD" -n "$sc" -o "$out" -s "$smp" -c "$cpu" -t "$limit" -k "$KERNEL")
+    [ "$firmware" = bios ] || qargs+=(-F "$firmware")
     [ "$VERBOSE" -eq 1 ] || qargs+=(-q)
     t0=$SECONDS
     hook=$REPO_ROOT/tests/e2e/host-$sc.sh hargs=() hrc=0
@@ -176,7 +183,8 @@ for s in "${SELECTED[@]}"; do
         else
             echo "=== e2e $name: host steps after the boot (tests/e2e/host-$sc.sh post)"
             TVMM_E2E_INITRD=$INITRD TVMM_E2E_KERNEL=$KERNEL TVMM_E2E_SMP=$smp TVMM_E2E_CPU=$cpu \
-                TVMM_E2E_TIMEOUT=$limit "$hook" post "$out" "$qrc" >"$out/host-post.txt" 2>&1 || true
+                TVMM_E2E_TIMEOUT=$limit TVMM_E2E_FIRMWARE=$firmware \
+                "$hook" post "$out" "$qrc" >"$out/host-post.txt" 2>&1 || true
         fi
         hl=$(tail -n1 "$out/host-post.txt")
         if ! [[ "$hl" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
