@@ -17,7 +17,8 @@
 #                 loaded by OVMF through fw_cfg and started by its EFI stub)
 #   -T            attach a fresh swtpm (TPM 2.0, TIS at 0xFED40000): its state, socket and log
 #                 in OUTDIR/swtpm/, started and stopped here by its PID. Scenarios named
-#                 tpm or tpm-* get one without -T (so tests/e2e/run.sh rows need no extra field).
+#                 tpm or tpm-* get one without -T (so tests/e2e/run.sh rows need no extra field);
+#                 scenario tpm-crb gets it as QEMU's tpm-crb device (CRB, locality 0 only)
 #   -S STATEDIR   attach swtpm like -T, but on the TPM state already in STATEDIR (made by
 #                 swtpm_setup, e.g. enrolled on the host first); it is kept, not made afresh,
 #                 so a second boot on it is a reboot of the same TPM
@@ -78,7 +79,9 @@ case "$FIRMWARE" in
     *) die "-F wants bios or uefi, not '$FIRMWARE'" ;;
 esac
 
+TPMDEV=tpm-tis
 case "$SCENARIO" in tpm|tpm-*) SWTPM=1 ;; esac
+[ "$SCENARIO" != tpm-crb ] || TPMDEV=tpm-crb
 
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
@@ -127,7 +130,7 @@ swtpm_start() {
         || die "swtpm did not come up (see $SWDIR/swtpm.log)"
     log "swtpm pid $SWTPM_PID, state in $TPMSTATE"
     QEMU+=(-chardev "socket,id=chrtpm,path=$SWDIR/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
-           -device tpm-tis,tpmdev=tpm0)
+           -device "$TPMDEV,tpmdev=tpm0")
 }
 
 QPID="" TPID=""

@@ -61,6 +61,8 @@ SCENARIOS=(
     "svm-policy-introspect|2|max|policy-introspect"
     "svm-policy-halt|2|max|policy-halt|stop"
     "svm-tpm|2|max|tpm"
+    # swtpm as QEMU's tpm-crb: a CRB TPM is named, not driven, and stays the guest's.
+    "svm-tpm-crb|2|max|tpm-crb"
     # The attestation good path, end to end: host enrolment, in-guest quotes, host appraisal
     # (tests/e2e/host-attest.sh; swtpm is attached there with qemu.sh -S).
     "svm-attest|2|max|attest"

@@ -69,6 +69,20 @@ tvmm_insmod_raw() { timeout "$TVMM_MOD_TIMEOUT" insmod "$@"; }
 tvmm_rmmod_raw() { timeout "$TVMM_MOD_TIMEOUT" rmmod "$@"; }
 
 tvmm_ncpus() { grep -c '^processor' /proc/cpuinfo; }
+
+# --- the guest's TPM, as its own driver sees it ------------------------------------------------
+
+# PCR17-22's value before any extend (no DRTM ran).
+TVMM_PCR_FF=ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+# tvmm_pcr N: SHA-256 PCR N in lower-case hex, read through sysfs (a TPM2_PCR_Read by the
+# driver); empty if there is no TPM 2.0. After an unbind and bind the chip may come back as
+# tpm1: the first that has the file.
+tvmm_pcr() {
+    for _d in /sys/class/tpm/tpm*/pcr-sha256; do
+        [ -r "$_d/$1" ] && { tr 'A-F' 'a-f' <"$_d/$1" | tr -d ' \n'; return; }
+    done
+}
+
 # Seconds since boot with centiseconds, e.g. 12.34 (no fork).
 tvmm_uptime() { read -r _up _ </proc/uptime; echo "$_up"; }
 # tvmm_elapsed START [END]: seconds from START to END (default now), tvmm_uptime values, e.g. 1.25

@@ -9,7 +9,6 @@
 pause() { sleep "${TVMM_DEMO_PAUSE:-1}"; }
 # After a bundle is sent: time for the host's verdict to appear before the next step.
 wait_host() { tvmm_info "(the verifier on the host appraises it now)"; sleep "${TVMM_DEMO_HOST_WAIT:-4}"; }
-pcr() { tr 'A-F' 'a-f' </sys/class/tpm/tpm0/pcr-sha256/"$1" 2>/dev/null | tr -d ' \n'; }
 ATTEST=1
 tvmm_attest_setup || { ATTEST=0; echo "    no attestation in this boot: $TVMM_WHY"; }
 
@@ -24,7 +23,7 @@ tvmm_heading "1. Before loading: is a hypervisor signature there? (expect: no)"
 pause
 
 tvmm_heading "2. insmod thinvmm.ko: every CPU is moved under the hypervisor, which measures itself"
-P17=$(pcr 17)
+P17=$(tvmm_pcr 17)
 # (the kernel's own messages about it appear on this console as they are printed)
 if tvmm_insmod_raw "$TVMM_KO"; then
     echo "    loaded."
@@ -33,7 +32,7 @@ else
 fi
 if [ -n "$P17" ]; then
     echo "    PCR17 before: $P17"
-    echo "    PCR17 after:  $(pcr 17)   (extended by the VMM at TPM locality 2)"
+    echo "    PCR17 after:  $(tvmm_pcr 17)   (extended by the VMM at TPM locality 2)"
     echo "    the VMM's TCG event log (thinvmm-ctl tpmlog), its texts:"
     "$TVMM_CTL" tpmlog 2>/dev/null | strings -n 6 | grep -v '^Spec ID' | sed 's/^/      /'
     echo "    (emulated DRTM: no SKINIT/SENTER here; the evidence says so)"
@@ -63,7 +62,7 @@ pause
 tvmm_heading "8. thinvmm-ctl lock linux-default.bin: kernel text, rodata, IDT, CR0.WP/CR4.SMEP/SMAP, syscall MSRs, LIDT/LGDT"
 [ -x "$TVMM_CTL" ] && "$TVMM_CTL" lock "$TVMM_DIR/linux-default.bin"
 "$TVMM_CTL" status | grep '^policy'
-[ -n "$P17" ] && echo "    PCR18 now: $(pcr 18)   PCR19 now: $(pcr 19)"
+[ -n "$P17" ] && echo "    PCR18 now: $(tvmm_pcr 18)   PCR19 now: $(tvmm_pcr 19)"
 pause
 
 if [ "$ATTEST" = 1 ]; then

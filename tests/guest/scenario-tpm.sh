@@ -10,15 +10,7 @@
 . "${TVMM_DIR:-/opt/thinvmm}/lib.sh"
 
 PCRS=/sys/class/tpm/tpm0/pcr-sha256
-FF=ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
 LOG=/tmp/vmm-tpm.log
-
-# After the driver is unbound and bound again the chip may come back as tpm1: take the first.
-pcr() {
-    for _d in /sys/class/tpm/tpm*/pcr-sha256; do
-        [ -r "$_d/$1" ] && { tr 'A-F' 'a-f' <"$_d/$1" | tr -d ' \n'; return; }
-    done
-}
 
 # Lines "PCR TYPE DIGEST TAG" for each TCG_PCR_EVENT2 (SHA-256 only) of a crypto-agile log.
 events() {
@@ -48,13 +40,13 @@ events() {
 
 # Replays the log for PCR $2 from all-FF; prints the result.
 replay() {
-    _v=$FF
+    _v=$TVMM_PCR_FF
     events "$1" | while read -r _p _t _d _g; do
         [ "$_p" = "$2" ] || continue
         # shellcheck disable=SC2059 # the format is the bytes, as \xHH escapes
         _v=$(printf "$(echo "$_v$_d" | sed 's/../\\x&/g')" | sha256sum | cut -d' ' -f1)
         echo "$_v"
-    done | tail -n1 | grep . || echo "$FF"
+    done | tail -n1 | grep . || echo "$TVMM_PCR_FF"
 }
 
 fetch_log() {
@@ -74,7 +66,7 @@ fetch_log() {
 check_replay() {
     TVMM_WHY=""
     for _n in 17 18 19; do
-        _r=$(replay "$LOG" "$_n") _s=$(pcr "$_n")
+        _r=$(replay "$LOG" "$_n") _s=$(tvmm_pcr "$_n")
         tvmm_info "PCR$_n: sysfs $_s, replay $_r"
         [ "$_r" = "$_s" ] || TVMM_WHY="$TVMM_WHY PCR$_n replay $_r != sysfs $_s;"
     done
@@ -86,9 +78,9 @@ TVMM_WHY=""
 if [ ! -d "$PCRS" ]; then  # tpm0 at boot
     TVMM_WHY="no $PCRS: the guest sees no TPM 2.0 (qemu.sh -T attaches swtpm)"
 else
-    P17=$(pcr 17) P18=$(pcr 18)
+    P17=$(tvmm_pcr 17) P18=$(tvmm_pcr 18)
     tvmm_info "before launch: PCR17 $P17 PCR18 $P18"
-    [ "$P17" = "$FF" ] && [ "$P18" = "$FF" ] || TVMM_WHY="PCR17/18 not all-FF before launch"
+    [ "$P17" = "$TVMM_PCR_FF" ] && [ "$P18" = "$TVMM_PCR_FF" ] || TVMM_WHY="PCR17/18 not all-FF before launch"
 fi
 tvmm_result tpm-pcr17-18-start-ff
 
@@ -98,10 +90,10 @@ tvmm_result load
 
 tvmm_heading "PCR17 after launch"
 TVMM_WHY=""
-A17=$(pcr 17) A18=$(pcr 18)
+A17=$(tvmm_pcr 17) A18=$(tvmm_pcr 18)
 tvmm_info "after launch: PCR17 $A17 PCR18 $A18"
-[ -n "$A17" ] && [ "$A17" != "$FF" ] || TVMM_WHY="PCR17 did not change: $A17"
-[ "$A18" = "$FF" ] || TVMM_WHY="$TVMM_WHY PCR18 changed before any lock: $A18"
+[ -n "$A17" ] && [ "$A17" != "$TVMM_PCR_FF" ] || TVMM_WHY="PCR17 did not change: $A17"
+[ "$A18" = "$TVMM_PCR_FF" ] || TVMM_WHY="$TVMM_WHY PCR18 changed before any lock: $A18"
 tvmm_result tpm-pcr17-extended
 
 tvmm_heading "event log replay (launch)"
@@ -117,8 +109,8 @@ tagged() { events "$1" | awk -v g="$2" '$4 == g { print $3 }'; }
 tvmm_heading "lock: PCR18 (the compiled policy) and PCR19 (what the lock covered)"
 if tvmm_ensure_loaded && tvmm_lock linux-default && fetch_log lock; then
     check_replay
-    [ "$(pcr 18)" != "$FF" ] || TVMM_WHY="$TVMM_WHY PCR18 still all-FF after the lock"
-    [ "$(pcr 19)" != "$FF" ] || TVMM_WHY="$TVMM_WHY PCR19 still all-FF after the lock"
+    [ "$(tvmm_pcr 18)" != "$TVMM_PCR_FF" ] || TVMM_WHY="$TVMM_WHY PCR18 still all-FF after the lock"
+    [ "$(tvmm_pcr 19)" != "$TVMM_PCR_FF" ] || TVMM_WHY="$TVMM_WHY PCR19 still all-FF after the lock"
     WANT=$(sha256sum "$TVMM_DIR/linux-default.bin" | cut -d' ' -f1)
     GOT=$(tagged "$LOG" 54560002)
     tvmm_info "policy event $GOT, sha256 of the compiled file $WANT"
@@ -136,11 +128,11 @@ tvmm_result tpm-log-replay-lock
 # A violation class reaches PCR19 at its first hit only; the log counts the rest.
 tvmm_heading "violation class: one extend, then a count"
 TVMM_WHY=""
-V0=$(pcr 19)
+V0=$(tvmm_pcr 19)
 if tvmm_attack text-alias blocked kernel-text; then
-    V1=$(pcr 19)
+    V1=$(tvmm_pcr 19)
     tvmm_attack text-alias blocked kernel-text
-    V2=$(pcr 19)
+    V2=$(tvmm_pcr 19)
     tvmm_info "PCR19: $V0 -> $V1 -> $V2"
     [ "$V1" != "$V0" ] || TVMM_WHY="$TVMM_WHY PCR19 unchanged by the first violation"
     [ "$V2" = "$V1" ] || TVMM_WHY="$TVMM_WHY PCR19 changed again for the same class"
@@ -165,7 +157,7 @@ rm -f /tmp/tpm-loop.stop /tmp/tpm-loop.err /tmp/tpm-loop.n
 (
     i=0
     while [ ! -e /tmp/tpm-loop.stop ] && [ $i -lt 5000 ]; do
-        v=$(pcr 0)
+        v=$(tvmm_pcr 0)
         [ ${#v} -eq 64 ] || echo "read $i: '$v'" >>/tmp/tpm-loop.err
         i=$((i + 1))
     done
@@ -197,7 +189,7 @@ tvmm_result tpm-concurrent-use
 
 tvmm_heading "the guest's own TPM use"
 TVMM_WHY=""
-P0=$(pcr 0)
+P0=$(tvmm_pcr 0)
 tvmm_info "PCR0 $P0; hwrng: $(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)"
 [ ${#P0} -eq 64 ] || TVMM_WHY="cannot read PCR0: '$P0'"
 if [ -c /dev/hwrng ]; then
@@ -216,13 +208,13 @@ DRV=$(readlink -f "$DEV/driver" 2>/dev/null)
 if [ -z "$DEV" ] || [ ! -w "$DRV/unbind" ]; then
     TVMM_WHY="cannot find the TPM's driver to unbind ($DEV, $DRV)"
 else
-    B17=$(pcr 17)
+    B17=$(tvmm_pcr 17)
     echo "${DEV##*/}" >"$DRV/unbind"
     A0=$(devmem 0xfed40000 8 2>&1) A2=$(devmem 0xfed42000 8 2>&1) A4=$(devmem 0xfed44000 8 2>&1)
     devmem 0xfed42000 8 0x02 2>/dev/null # requestUse at locality 2: must be dropped
     A2b=$(devmem 0xfed42000 8 2>&1) S2=$(devmem 0xfed42018 32 2>&1)
     echo "${DEV##*/}" >"$DRV/bind"
-    for _ in 1 2 3 4 5 6 7 8 9 10; do [ -n "$(pcr 0)" ] && break; sleep 1; done
+    for _ in 1 2 3 4 5 6 7 8 9 10; do [ -n "$(tvmm_pcr 0)" ] && break; sleep 1; done
     tvmm_info "after rebinding: $(ls -d /sys/class/tpm/tpm* 2>/dev/null | tr '\n' ' ')"
     tvmm_info "ACCESS loc0 $A0 loc2 $A2 (after requestUse $A2b) loc4 $A4; STS loc2 $S2"
     case "$A0" in 0xFF|0xff|*rror*|"") TVMM_WHY="locality 0 ACCESS reads '$A0'" ;; esac
@@ -230,8 +222,8 @@ else
         case "$v" in 0xFF|0xff) ;; *) TVMM_WHY="$TVMM_WHY locality 2/4 ACCESS reads '$v', not 0xFF" ;; esac
     done
     case "$S2" in 0xFFFFFFFF|0xffffffff) ;; *) TVMM_WHY="$TVMM_WHY locality 2 STS reads '$S2'" ;; esac
-    [ "$(pcr 17)" = "$B17" ] || TVMM_WHY="$TVMM_WHY PCR17 changed: $(pcr 17)"
-    P0b=$(pcr 0)
+    [ "$(tvmm_pcr 17)" = "$B17" ] || TVMM_WHY="$TVMM_WHY PCR17 changed: $(tvmm_pcr 17)"
+    P0b=$(tvmm_pcr 0)
     [ "$P0b" = "$P0" ] || TVMM_WHY="$TVMM_WHY PCR0 unreadable after rebinding the driver: '$P0b'"
 fi
 tvmm_result tpm-localities-taken

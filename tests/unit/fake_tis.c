@@ -9,10 +9,10 @@
 
 struct fake_tis ftis;
 
-void fake_tis_reset(bool present)
+void fake_tis_reset(enum tis_found found)
 {
 	memset(&ftis, 0, sizeof(ftis));
-	ftis.present = present;
+	ftis.found = found;
 	for (unsigned p = 17; p <= 22; p++)
 		memset(ftis.pcr[p], 0xff, 32);
 }
@@ -25,11 +25,11 @@ void fake_tis_extend(uint8_t pcr[32], const uint8_t digest[32])
 	mbedtls_sha256_ret(cat, sizeof(cat), pcr, 0);
 }
 
-int tis_probe(uint32_t *did_vid)
+enum tis_found tis_probe(uint32_t *did_vid)
 {
 	if (did_vid)
-		*did_vid = ftis.present ? 0x00011014u : 0xffffffffu;
-	return ftis.present ? 0 : -1;
+		*did_vid = ftis.found == TIS_FIFO ? 0x00011014u : 0;
+	return ftis.found;
 }
 
 /* PC Client: PCR 17-19 take extends from localities 2-4, 20 from 1-3, 21-22 from 2. */

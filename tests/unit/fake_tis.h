@@ -12,20 +12,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "tpm/tis.h"
+
 struct fake_tis {
-	bool present; /* tis_probe answers */
-	int retries;  /* answer TPM_RC_RETRY this many more times */
-	int timeouts; /* fail this many more transmits (locality not granted) */
-	int commands; /* transmits that reached the TPM */
-	int bad;      /* commands the fake could not unmarshal, or of another kind */
+	enum tis_found found; /* what tis_probe answers: TIS_FIFO is a TPM here */
+	int retries;	      /* answer TPM_RC_RETRY this many more times */
+	int timeouts;	      /* fail this many more transmits (locality not granted) */
+	int commands;	      /* transmits that reached the TPM */
+	int bad;	      /* commands the fake could not unmarshal, or of another kind */
 	unsigned last_loc;
 	uint8_t pcr[24][32];
 };
 
 extern struct fake_tis ftis;
 
-/* A TPM just started: PCR 17-22 all ones, the rest zero; no knobs set. */
-void fake_tis_reset(bool present);
+/* A TPM just started (or none: TIS_NONE): PCR 17-22 all ones, the rest zero; no knobs set. */
+void fake_tis_reset(enum tis_found found);
 /* The value PCR `pcr` would have after extending `digest` into it. */
 void fake_tis_extend(uint8_t pcr[32], const uint8_t digest[32]);
 

@@ -33,7 +33,7 @@ static void sha256(const void *p, size_t n, uint8_t out[32])
 }
 
 /* The standard fake machine (a CPU of its own), the TIS in the nested map; a fresh TPM. */
-static void machine(bool present, int retries)
+static void machine_with(enum tis_found found, int retries)
 {
 	static uint32_t next_cpu = 5000;
 
@@ -42,11 +42,16 @@ static void machine(bool present, int retries)
 	CHECK_EQ(pt_map(&vmm.nested, 0, 0, 1ull << 30, ACC_RWX, PT_MT_WB, 3), 0);
 	CHECK_EQ(
 	    pt_map(&vmm.nested, 0xc0000000ull, 0xc0000000ull, 1ull << 30, ACC_RWX, PT_MT_UC, 2), 0);
-	fake_tis_reset(present);
+	fake_tis_reset(found);
 	ftis.retries = retries;
 	logbuf = fake_mem_add(LOG_GPA, BUF_SIZE, 0);
 	CHECK_EQ(tpm_setup(), 0);
 	tpm_launch(image);
+}
+
+static void machine(bool present, int retries)
+{
+	machine_with(present ? TIS_FIFO : TIS_NONE, retries);
 }
 
 /* A machine whose TPM (if present) has seen the launch: PCR17 extended twice. */
@@ -172,6 +177,26 @@ TEST(tpm_absent_measures_nothing)
 	struct tvmm_event e = {.kind = TVMM_EV_MEM, .rule = 1, .action = TVMM_ACT_DENY};
 	tpm_event(&e);
 	CHECK_EQ(ftis.commands, 0);
+}
+
+/* A CRB interface at the TIS address is named and not driven: no command, no log. */
+TEST(tpm_crb_is_not_driven)
+{
+	uint64_t flags;
+
+	machine_with(TIS_CRB, 0);
+	tpm_launched(image);
+	CHECK_EQ(ftis.commands, 0);
+	CHECK_EQ(read_log(&flags), 0);
+	CHECK_EQ(flags, TVMM_TPMLOG_LOCALITIES); /* taken, though nothing is measured */
+	CHECK(strstr(fake_console, "CRB interface") != NULL);
+	CHECK(strstr(fake_console, "no measurement") != NULL);
+	/* Not driven, but its higher localities still leave the guest: no forged launch. */
+	uint64_t pa;
+	unsigned perm, level;
+	enum pt_memtype mt;
+	CHECK_EQ(pt_lookup(&vmm.nested, TIS_BASE + 0x2000, &pa, &perm, &level, &mt), -1);
+	CHECK_EQ(pt_lookup(&vmm.nested, TIS_BASE, &pa, &perm, &level, &mt), 0);
 }
 
 TEST(tpm_retries_then_gives_up)

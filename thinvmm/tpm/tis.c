@@ -18,6 +18,10 @@
 #define STS_DATA	0x10 /* dataAvail */
 #define STS_EXPECT	0x08
 #define STS_BURST_SHIFT 8
+#define INTF_TYPE_MASK	0xf
+#define INTF_TYPE_FIFO	0x0
+#define INTF_TYPE_CRB	0x1
+#define INTF_TYPE_TIS12 0xf
 
 /* Bounds in TSC cycles: generous for a TPM (seconds at GHz rates), never endless. */
 #define T_SHORT (1ull << 31)
@@ -66,15 +70,30 @@ static unsigned burst(unsigned loc, uint64_t limit)
 	}
 }
 
-int tis_probe(uint32_t *did_vid)
+/*
+ * The PTP's INTERFACE_ID (offset 0x30 in both register layouts) comes
+ * first: a CRB interface also has bit 7 set at offset 0 (tpmRegValidSts),
+ * and its offset 0xf00 is inside the command buffer, not DID_VID.
+ * InterfaceType 0 is the PTP FIFO, 0xf a TIS 1.2 FIFO (the register reads
+ * all ones there).
+ */
+enum tis_found tis_probe(uint32_t *did_vid)
 {
+	uint32_t intf = *reg32(0, TIS_INTERFACE_ID);
+	if (did_vid)
+		*did_vid = 0;
+	if (intf != 0xffffffffu && (intf & INTF_TYPE_MASK) == INTF_TYPE_CRB)
+		return TIS_CRB;
+	if (intf != 0xffffffffu && (intf & INTF_TYPE_MASK) != INTF_TYPE_FIFO &&
+	    (intf & INTF_TYPE_MASK) != INTF_TYPE_TIS12)
+		return TIS_OTHER;
 	uint8_t a = *reg8(0, TIS_ACCESS);
 	uint32_t id = *reg32(0, TIS_DID_VID);
 	if (did_vid)
 		*did_vid = id;
 	if (a == 0xff || !(a & ACCESS_VALID) || id == 0xffffffffu || id == 0)
-		return -1;
-	return 0;
+		return TIS_NONE;
+	return TIS_FIFO;
 }
 
 static int request_locality(unsigned loc)

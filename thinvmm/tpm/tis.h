@@ -28,8 +28,15 @@ static inline uint64_t tis_rdtsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
-/* 0 if a TIS answers at TIS_BASE (locality 0 registers look sane), -1 if not. */
-int tis_probe(uint32_t *did_vid);
+/* What answers at TIS_BASE (tis_probe). */
+enum tis_found {
+	TIS_FIFO = 0, /* a FIFO (TIS) interface: this driver's */
+	TIS_NONE,     /* nothing: all ones, or registers not valid */
+	TIS_CRB,      /* a CRB interface (PTP InterfaceType 1): not driven here */
+	TIS_OTHER,    /* an InterfaceType this driver does not know */
+};
+/* Reads locality 0's registers only (never writes): what kind of TPM interface is there. */
+enum tis_found tis_probe(uint32_t *did_vid);
 /*
  * Sends cmd (cmd_len bytes, a whole TPM2 command) at locality loc and reads
  * the response into rsp (at most rsp_max bytes). Returns the response length

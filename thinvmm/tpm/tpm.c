@@ -49,6 +49,7 @@ struct vclass {
 
 static struct {
 	bool present;
+	enum tis_found found; /* what tis_probe saw at TIS_BASE */
 	bool localities_taken;
 	bool locked; /* the lock event is in: violations may follow */
 	uint8_t *log;
@@ -256,7 +257,8 @@ void tpm_launch(const uint8_t image_sha[32])
 {
 	uint32_t id;
 	uint64_t t0 = tis_rdtsc();
-	if (tis_probe(&id))
+	T.found = tis_probe(&id);
+	if (T.found != TIS_FIFO)
 		return;
 	T.present = true;
 	uint8_t d[32];
@@ -268,21 +270,37 @@ void tpm_launch(const uint8_t image_sha[32])
 	T.launch_kcycles = (tis_rdtsc() - t0) / 1000;
 }
 
-/* The third: localities 1-4 leave the guest's map (reads all-ones, writes dropped). */
-void tpm_launched(const uint8_t image_sha[32])
+/*
+ * Localities 1-4 leave the guest's map (reads all-ones, writes dropped),
+ * for any TPM interface found, driven here or not: PCR17-22 then stay out
+ * of the guest's reach, so it cannot claim a launch the VMM did not make.
+ */
+static void take_localities(void)
 {
-	char h[65];
-	hex(h, image_sha, 32);
-	if (!T.present) {
-		vmm_log("TPM: no TPM (no TIS at %#llx); no measurement, image sha256 %s",
-			(unsigned long long)TIS_BASE, h);
-		return;
-	}
 	if (pt_map(&vmm.nested, TIS_BASE + TIS_LOCALITY_SZ, TIS_BASE + TIS_LOCALITY_SZ,
 		   (TIS_NLOCALITIES - 1) * TIS_LOCALITY_SZ, 0, PT_MT_UC, 1))
 		vmm_log("TPM: could not take localities 1-4 from the guest");
 	else
 		T.localities_taken = true;
+}
+
+/* The third step, once the guest runs on the nested map. */
+void tpm_launched(const uint8_t image_sha[32])
+{
+	char h[65];
+	hex(h, image_sha, 32);
+	if (T.found != TIS_NONE)
+		take_localities();
+	if (!T.present) {
+		const char *what = T.found == TIS_CRB ? "a CRB interface: only FIFO (TIS) is driven"
+				   : T.found == TIS_OTHER ? "an unknown interface type"
+							  : "nothing answers";
+		vmm_log("TPM: no TPM the VMM can use at %#llx (%s); no measurement, image sha256 "
+			"%s; localities 1-4 %s",
+			(unsigned long long)TIS_BASE, what, h,
+			T.localities_taken ? "taken from the guest" : "left alone");
+		return;
+	}
 	vmm_log("TPM: launch: emulated-drtm (no hardware DRTM: the VMM extended PCR%u at "
 		"locality %u itself); image sha256 %s; %u TPM commands, %llu kcycles; event log "
 		"%u bytes; localities 1-4 %s",
