@@ -13,7 +13,7 @@
 #                                    reboot must fail `clock`). Prints PASS/FAIL lines, then
 #                                    "N passed, M failed".
 # post's environment (set by run.sh): TVMM_E2E_INITRD, TVMM_E2E_KERNEL, TVMM_E2E_SMP,
-# TVMM_E2E_CPU, TVMM_E2E_TIMEOUT, TVMM_E2E_FIRMWARE, for the second boot. swtpm and QEMU are only ever stopped by
+# TVMM_E2E_CPU, TVMM_E2E_TIMEOUT, TVMM_E2E_PLATFORM_ARGS, for the second boot. swtpm and QEMU are only ever stopped by
 # the PIDs started here (qemu.sh stops its own).
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -173,9 +173,10 @@ mkdir -p "$B2"
 N4=$(att_nonce)
 qrc=0
 mapfile -t CHANNEL < <(att_qemu_args "$B2/channel.log")
+read -ra PLATFORM <<<"${TVMM_E2E_PLATFORM_ARGS:-}"  # the same machine as the first boot
 "$REPO_ROOT/tests/e2e/qemu.sh" -q -i "${TVMM_E2E_INITRD:?}" -k "${TVMM_E2E_KERNEL:?}" -n attest -o "$B2" \
-    -s "${TVMM_E2E_SMP:-2}" -c "${TVMM_E2E_CPU:-max}" -t "${TVMM_E2E_TIMEOUT:-300}" -F "${TVMM_E2E_FIRMWARE:-bios}" \
-    -S "$STATE" -a "tvmm.attest=reboot tvmm.nonces=$N4" -- "${CHANNEL[@]}" >"$B2/qemu.out" 2>&1 || qrc=$?
+    -s "${TVMM_E2E_SMP:-2}" -c "${TVMM_E2E_CPU:-max}" -t "${TVMM_E2E_TIMEOUT:-300}" \
+    "${PLATFORM[@]}" -S "$STATE" -a "tvmm.attest=reboot tvmm.nonces=$N4" -- "${CHANNEL[@]}" >"$B2/qemu.out" 2>&1 || qrc=$?
 "$REPO_ROOT/tests/e2e/check.sh" "$B2/console.log" "$B2/vmm.log" >"$B2/check.txt" 2>&1 || true
 sed -n 's/^\(PASS\|FAIL\) \(.*\)/\1 \2/p' "$B2/check.txt" | while read -r v rest; do echo "$v boot2:$rest"; done
 P2=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$B2/check.txt")

@@ -12,6 +12,8 @@
 #   -t SECONDS    time limit (default 300)
 #   -k KERNEL     kernel image (default build/kernel/vmlinuz)
 #   -q            quiet: do not echo the guest console on stdout
+#   -I            an Intel IOMMU (VT-d: DMAR table, interrupt remapping) that the guest kernel
+#                 uses (intel_iommu=on); thinvmm itself does not program it
 #   -F FIRMWARE   bios (default: QEMU's SeaBIOS) or uefi (Debian's OVMF, OVMF_CODE_4M.fd read-only
 #                 and a fresh copy of OVMF_VARS_4M.fd in OUTDIR; the kernel still comes from -k,
 #                 loaded by OVMF through fw_cfg and started by its EFI stub)
@@ -39,8 +41,8 @@ log() { printf '%s: %s\n' "$ME" "$*" >&2; }
 
 INITRD="" SCENARIO="" OUTDIR="$REPO_ROOT/build/e2e/manual" SMP=2 CPU=max MEM=1G
 APPEND_EXTRA="" TIMEOUT=300 KERNEL="$REPO_ROOT/build/kernel/vmlinuz" QUIET=0 SWTPM=0 TPMSTATE=""
-FIRMWARE=bios OVMF_DIR=${TVMM_OVMF_DIR:-/usr/share/OVMF}
-while getopts ':i:n:o:s:c:m:a:t:k:qF:TS:h' opt; do
+FIRMWARE=bios OVMF_DIR=${TVMM_OVMF_DIR:-/usr/share/OVMF} IOMMU=0
+while getopts ':i:n:o:s:c:m:a:t:k:qIF:TS:h' opt; do
     case "$opt" in
         i) INITRD=$OPTARG ;;
         n) SCENARIO=$OPTARG ;;
@@ -52,6 +54,7 @@ while getopts ':i:n:o:s:c:m:a:t:k:qF:TS:h' opt; do
         t) TIMEOUT=$OPTARG ;;
         k) KERNEL=$OPTARG ;;
         q) QUIET=1 ;;
+        I) IOMMU=1 ;;
         F) FIRMWARE=$OPTARG ;;
         T) SWTPM=1 ;;
         S) SWTPM=1 TPMSTATE=$OPTARG ;;
@@ -96,14 +99,20 @@ rm -f "$CONSOLE" "$VMMLOG" "$QLOG"
 APPEND="console=ttyS0 panic=-1"
 [ -n "$SCENARIO" ] && APPEND="$APPEND tvmm.scenario=$SCENARIO"
 APPEND="$APPEND${APPEND_EXTRA}"
+MACHINE=q35
+if [ "$IOMMU" -eq 1 ]; then
+    APPEND="$APPEND intel_iommu=on"
+    MACHINE=q35,kernel-irqchip=split
+fi
 
 # No -nographic: it would put a monitor/serial mux on stdio. Everything goes to files instead,
 # so nothing needs a tty. The first -serial is COM1 (ttyS0), the second COM2 (0x2f8).
-QEMU=(qemu-system-x86_64 -M q35 -accel tcg -cpu "$CPU" -smp "$SMP" -m "$MEM"
+QEMU=(qemu-system-x86_64 -M "$MACHINE" -accel tcg -cpu "$CPU" -smp "$SMP" -m "$MEM"
       -display none -no-reboot -monitor none -nodefaults
       -serial "file:$CONSOLE" -serial "file:$VMMLOG"
       -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND"
       "${EXTRA_QEMU[@]}")
+[ "$IOMMU" -eq 0 ] || QEMU+=(-device intel-iommu,intremap=on)
 if [ "$FIRMWARE" = uefi ]; then
     # The variable store is written by OVMF: a fresh copy per boot, never the system's file.
     cp "$OVMF_DIR/OVMF_VARS_4M.fd" "$OUTDIR/ovmf-vars.fd"

@@ -23,7 +23,7 @@
 #                                    "N passed, M failed", added to the row's count (no such
 #                                    line: one failure). Environment: TVMM_E2E_INITRD,
 #                                    TVMM_E2E_KERNEL, TVMM_E2E_SMP, TVMM_E2E_CPU, TVMM_E2E_TIMEOUT,
-#                                    TVMM_E2E_FIRMWARE (bios or uefi)
+#                                    TVMM_E2E_PLATFORM_ARGS (the row's qemu.sh platform options)
 # Both write their output to OUTDIR/host-pre.txt and OUTDIR/host-post.txt.
 # Last line: exactly "N passed, M failed" (sums over the scenarios). Exit 0 iff M = 0 and N > 0.
 set -euo pipefail
@@ -31,7 +31,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ME=$(basename "$0")
 die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 2; }
 
-# name | -smp | -cpu | guest scenario (tests/guest/scenario-<name>.sh) [| expect [| runner [| firmware]]]
+# name | -smp | -cpu | guest scenario (tests/guest/scenario-<name>.sh) [| expect [| runner [| platform]]]
 # svm-nosvm pins xlevel: in QEMU 7.2 (TCG) "max,-svm" also drops the highest extended CPUID leaf
 # from 0x8000000a to 0x80000001, and then every static-glibc binary (busybox) in the guest dies
 # with "_dl_get_origin: Assertion `linkval[0] == '/'' failed". With xlevel pinned the only
@@ -43,9 +43,11 @@ die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 2; }
 # sixth field means QEMU. A Bochs boot costs about 2 minutes of CPU time before the scenario
 # starts (80 s of it the kernel's own XZ decompression), and every CPU added doubles what the
 # whole run costs, so there are few Bochs rows.
-# A seventh field "uefi" boots a QEMU row under OVMF (qemu.sh -F uefi) instead of SeaBIOS: the
-# kernel is still QEMU's -kernel, started by its EFI stub, so the guest runs on a UEFI memory map
-# with EFI runtime services, and the TPM event log is the one OVMF measured the boot into.
+# A seventh field lists what a QEMU row's machine has beyond the default (SeaBIOS, no IOMMU),
+# comma-separated: "uefi" boots it under OVMF (qemu.sh -F uefi): the kernel is still QEMU's
+# -kernel, started by its EFI stub, so the guest runs on a UEFI memory map with EFI runtime
+# services, and the TPM event log is the one OVMF measured the boot into; "iommu" adds an Intel
+# IOMMU the guest kernel uses, with interrupt remapping (qemu.sh -I). A laptop has both.
 # vmx-novmx: p4_prescott_celeron_336 is a 64-bit Intel model without VMX (the guest's
 # /proc/cpuinfo has no vmx flag; the scenario checks it), the VMX twin of svm-nosvm.
 # vmx-basic: the basic scenario on the VT-x backend; corei7_skylake_x has VMX with EPT and VPID.
@@ -66,8 +68,9 @@ SCENARIOS=(
     # The attestation good path, end to end: host enrolment, in-guest quotes, host appraisal
     # (tests/e2e/host-attest.sh; swtpm is attached there with qemu.sh -S).
     "svm-attest|2|max|attest"
-    # The same under UEFI: OVMF's measured boot log (PCR0-7) is what the verifier replays.
-    "svm-attest-uefi|2|max|attest|||uefi"
+    # The same on a laptop-like machine: UEFI (OVMF's measured-boot log for PCR0-7 is what the
+    # verifier replays) and an IOMMU in the guest's hands.
+    "svm-attest-uefi|2|max|attest|||uefi,iommu"
     "vmx-novmx|1|p4_prescott_celeron_336|vmx-refuse||bochs"
     # Enable once the VT-x backend passes them (today VM entry fails on Bochs: bochs.log says
     # "VMENTER FAIL: VMCS guest CS.AR/LIMIT malformed"):
@@ -85,11 +88,11 @@ while getopts ':t:T:r:vlh' opt; do
         T) BOCHS_TIMEOUT=$OPTARG ;;
         r) RUNNER=$OPTARG ;;
         v) VERBOSE=1 ;;
-        l) for s in "${SCENARIOS[@]}"; do IFS='|' read -r n smp cpu sc _ runner fw <<<"$s"
+        l) for s in "${SCENARIOS[@]}"; do IFS='|' read -r n smp cpu sc _ runner pf <<<"$s"
                if [ "${runner:-qemu}" = bochs ]; then
                    printf '%-12s bochs %s cpu(s), model %-19s scenario %s\n' "$n" "$smp" "$cpu" "$sc"
                else
-                   printf '%-12s %-4s -smp %s -cpu %-28s scenario %s\n' "$n" "${fw:-bios}" "$smp" "$cpu" "$sc"
+                   printf '%-12s %-10s -smp %s -cpu %-28s scenario %s\n' "$n" "${pf:-bios}" "$smp" "$cpu" "$sc"
                fi; done; exit 0 ;;
         h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         :) die "option -$OPTARG needs an argument" ;;
@@ -138,8 +141,11 @@ echo "=== e2e: building $INITRD"
 TOTAL_P=0 TOTAL_F=0
 SUMMARY=()
 for s in "${SELECTED[@]}"; do
-    IFS='|' read -r name smp cpu sc expect runner firmware <<<"$s"
-    runner=${runner:-qemu} firmware=${firmware:-bios}
+    IFS='|' read -r name smp cpu sc expect runner platform <<<"$s"
+    runner=${runner:-qemu} platform=${platform:-bios}
+    pargs=()  # qemu.sh options for the platform, also handed to the host hook
+    case ",$platform," in *,uefi,*) pargs+=(-F uefi) ;; esac
+    case ",$platform," in *,iommu,*) pargs+=(-I) ;; esac
     out=$E2E/$name
     limit=$TIMEOUT checker=check.sh
     [ "$runner" = bochs ] && limit=$BOCHS_TIMEOUT
@@ -150,10 +156,10 @@ for s in "${SELECTED[@]}"; do
     if [ "$runner" = bochs ]; then
         echo "=== e2e $name: Bochs, $smp cpu(s), model $cpu, scenario $sc, limit ${limit}s"
     else
-        echo "=== e2e $name: $firmware, -smp $smp -cpu $cpu, scenario $sc, limit ${limit}s"
+        echo "=== e2e $name: $platform, -smp $smp -cpu $cpu, scenario $sc, limit ${limit}s"
     fi
     qargs=(-i "$INITRD" -n "$sc" -o "$out" -s "$smp" -c "$cpu" -t "$limit" -k "$KERNEL")
-    [ "$firmware" = bios ] || qargs+=(-F "$firmware")
+    qargs+=("${pargs[@]}")
     [ "$VERBOSE" -eq 1 ] || qargs+=(-q)
     t0=$SECONDS
     hook=$REPO_ROOT/tests/e2e/host-$sc.sh hargs=() hrc=0
@@ -185,7 +191,7 @@ for s in "${SELECTED[@]}"; do
         else
             echo "=== e2e $name: host steps after the boot (tests/e2e/host-$sc.sh post)"
             TVMM_E2E_INITRD=$INITRD TVMM_E2E_KERNEL=$KERNEL TVMM_E2E_SMP=$smp TVMM_E2E_CPU=$cpu \
-                TVMM_E2E_TIMEOUT=$limit TVMM_E2E_FIRMWARE=$firmware \
+                TVMM_E2E_TIMEOUT=$limit TVMM_E2E_PLATFORM_ARGS="${pargs[*]}" \
                 "$hook" post "$out" "$qrc" >"$out/host-post.txt" 2>&1 || true
         fi
         hl=$(tail -n1 "$out/host-post.txt")
@@ -205,12 +211,14 @@ for s in "${SELECTED[@]}"; do
         fi
     fi
     secs=$((SECONDS - t0))
+    # The checker's total comes off check.txt; what is judged here is added, then the new total.
     last=$(tail -n1 "$out/check.txt")
     if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
         p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+        sed -i '$d' "$out/check.txt"
     else
         p=0 f=1
-        echo "FAIL check check.sh failed (status $crc): $last" >>"$out/check.txt"
+        echo "FAIL check $checker failed (status $crc): $last" >>"$out/check.txt"
     fi
     case "${expect:-}:$qrc" in
         stop:*) ;; # check-stop.sh judged the exit status
@@ -218,8 +226,21 @@ for s in "${SELECTED[@]}"; do
         :124) echo "note: the guest did not finish within ${limit}s" >>"$out/check.txt" ;;
         *) f=$((f + 1)); echo "FAIL $runner-exit $runner.sh exited with status $qrc (see $out/$runner.log)" >>"$out/check.txt" ;;
     esac
-    sed "\$d; s/^/$name: /" "$out/check.txt"
-    [ "${expect:-}" = stop ] || [ "$qrc" -eq 0 ] || [ "$qrc" -eq 124 ] || echo "$name: FAIL $runner-exit $runner.sh exited with status $qrc"
+    # The row's platform, as the guest kernel saw it (not only as QEMU was asked).
+    for feat in ${platform//,/ }; do
+        case $feat in
+            uefi) want='efi: EFI v' ;;
+            iommu) want='DMAR-IR: Enabled IRQ remapping' ;;
+            *) continue ;;
+        esac
+        if grep -aq "$want" "$out/console.log" 2>/dev/null; then
+            p=$((p + 1)); echo "PASS platform-$feat (guest console: '$want')" >>"$out/check.txt"
+        else
+            f=$((f + 1)); echo "FAIL platform-$feat no '$want' in the guest console" >>"$out/check.txt"
+        fi
+    done
+    sed "s/^/$name: /" "$out/check.txt"
+    echo "$p passed, $f failed" >>"$out/check.txt"
     if [ "$f" -gt 0 ] || [ "$p" -eq 0 ]; then
         echo "$name: --- last 40 console lines ($out/console.log) ---"
         if [ -f "$out/console.log" ]; then tail -n 40 "$out/console.log" | tr -d '\r' | sed "s/^/$name: | /"; fi
