@@ -30,8 +30,8 @@ static inline uint64_t tis_rdtsc(void)
 
 /* What answers at TIS_BASE (tis_probe). */
 enum tis_found {
-	TIS_FIFO = 0, /* a FIFO (TIS) interface: this driver's */
-	TIS_NONE,     /* nothing: all ones, or registers not valid */
+	TIS_NONE = 0, /* nothing: all ones, or registers not valid (a zeroed state says this) */
+	TIS_FIFO,     /* a FIFO (TIS) interface: this driver's */
 	TIS_CRB,      /* a CRB interface (PTP InterfaceType 1): not driven here */
 	TIS_OTHER,    /* an InterfaceType this driver does not know */
 };
