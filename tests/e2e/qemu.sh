@@ -19,8 +19,8 @@
 #                 loaded by OVMF through fw_cfg and started by its EFI stub)
 #   -T            attach a fresh swtpm (TPM 2.0, TIS at 0xFED40000): its state, socket and log
 #                 in OUTDIR/swtpm/, started and stopped here by its PID. Scenarios named
-#                 tpm or tpm-* get one without -T (so tests/e2e/run.sh rows need no extra field);
-#                 scenario tpm-crb gets it as QEMU's tpm-crb device (CRB, locality 0 only)
+#                 tpm or tpm-* get one without -T (so tests/e2e/run.sh rows need no extra field)
+#   -C            attach that swtpm as QEMU's tpm-crb device (CRB, locality 0 only), not tpm-tis
 #   -S STATEDIR   attach swtpm like -T, but on the TPM state already in STATEDIR (made by
 #                 swtpm_setup, e.g. enrolled on the host first); it is kept, not made afresh,
 #                 so a second boot on it is a reboot of the same TPM
@@ -41,8 +41,8 @@ log() { printf '%s: %s\n' "$ME" "$*" >&2; }
 
 INITRD="" SCENARIO="" OUTDIR="$REPO_ROOT/build/e2e/manual" SMP=2 CPU=max MEM=1G
 APPEND_EXTRA="" TIMEOUT=300 KERNEL="$REPO_ROOT/build/kernel/vmlinuz" QUIET=0 SWTPM=0 TPMSTATE=""
-FIRMWARE=bios OVMF_DIR=${TVMM_OVMF_DIR:-/usr/share/OVMF} IOMMU=0
-while getopts ':i:n:o:s:c:m:a:t:k:qIF:TS:h' opt; do
+FIRMWARE=bios OVMF_DIR=${TVMM_OVMF_DIR:-/usr/share/OVMF} IOMMU=0 TPMDEV=tpm-tis
+while getopts ':i:n:o:s:c:m:a:t:k:qIF:CTS:h' opt; do
     case "$opt" in
         i) INITRD=$OPTARG ;;
         n) SCENARIO=$OPTARG ;;
@@ -55,6 +55,7 @@ while getopts ':i:n:o:s:c:m:a:t:k:qIF:TS:h' opt; do
         k) KERNEL=$OPTARG ;;
         q) QUIET=1 ;;
         I) IOMMU=1 ;;
+        C) TPMDEV=tpm-crb ;;
         F) FIRMWARE=$OPTARG ;;
         T) SWTPM=1 ;;
         S) SWTPM=1 TPMSTATE=$OPTARG ;;
@@ -82,9 +83,7 @@ case "$FIRMWARE" in
     *) die "-F wants bios or uefi, not '$FIRMWARE'" ;;
 esac
 
-TPMDEV=tpm-tis
 case "$SCENARIO" in tpm|tpm-*) SWTPM=1 ;; esac
-[ "$SCENARIO" != tpm-crb ] || TPMDEV=tpm-crb
 
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)

@@ -47,7 +47,8 @@ die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 2; }
 # comma-separated: "uefi" boots it under OVMF (qemu.sh -F uefi): the kernel is still QEMU's
 # -kernel, started by its EFI stub, so the guest runs on a UEFI memory map with EFI runtime
 # services, and the TPM event log is the one OVMF measured the boot into; "iommu" adds an Intel
-# IOMMU the guest kernel uses, with interrupt remapping (qemu.sh -I). A laptop has both.
+# IOMMU the guest kernel uses, with interrupt remapping (qemu.sh -I). A laptop has both. "crb"
+# attaches the scenario's swtpm as QEMU's tpm-crb instead of tpm-tis (qemu.sh -C).
 # vmx-novmx: p4_prescott_celeron_336 is a 64-bit Intel model without VMX (the guest's
 # /proc/cpuinfo has no vmx flag; the scenario checks it), the VMX twin of svm-nosvm.
 # vmx-basic: the basic scenario on the VT-x backend; corei7_skylake_x has VMX with EPT and VPID.
@@ -64,7 +65,7 @@ SCENARIOS=(
     "svm-policy-halt|2|max|policy-halt|stop"
     "svm-tpm|2|max|tpm"
     # swtpm as QEMU's tpm-crb: a CRB TPM is named, not driven, and stays the guest's.
-    "svm-tpm-crb|2|max|tpm-crb"
+    "svm-tpm-crb|2|max|tpm-crb|||crb"
     # The attestation good path, end to end: host enrolment, in-guest quotes, host appraisal
     # (tests/e2e/host-attest.sh; swtpm is attached there with qemu.sh -S).
     "svm-attest|2|max|attest"
@@ -146,6 +147,7 @@ for s in "${SELECTED[@]}"; do
     pargs=()  # qemu.sh options for the platform, also handed to the host hook
     case ",$platform," in *,uefi,*) pargs+=(-F uefi) ;; esac
     case ",$platform," in *,iommu,*) pargs+=(-I) ;; esac
+    case ",$platform," in *,crb,*) pargs+=(-C) ;; esac
     out=$E2E/$name
     limit=$TIMEOUT checker=check.sh
     [ "$runner" = bochs ] && limit=$BOCHS_TIMEOUT

@@ -1,5 +1,5 @@
 #!/bin/sh
-# e2e scenario "tpm-crb" (QEMU with swtpm as a tpm-crb device, tests/e2e/qemu.sh): a TPM whose
+# e2e scenario "tpm-crb" (QEMU with swtpm as a tpm-crb device: row platform "crb", qemu.sh -C): a TPM whose
 # interface is CRB, not the FIFO this VMM drives. thinvmm must see what it is, say so, measure
 # nothing (PCR17-19 stay all-FF, no event log) and never touch it, so the guest's own CRB
 # driver keeps working, before and after a policy lock.
@@ -20,7 +20,7 @@ TVMM_WHY=""
 DRV=$(basename "$(readlink /sys/class/tpm/tpm0/device/driver 2>/dev/null)" 2>/dev/null)
 tvmm_info "tpm0 driver: ${DRV:-none}"
 if [ "$DRV" != tpm_crb ]; then
-    TVMM_WHY="tpm0 is not driven by tpm_crb (driver '${DRV:-none}'): qemu.sh attaches tpm-crb for this scenario"
+    TVMM_WHY="tpm0 is not driven by tpm_crb (driver '${DRV:-none}'): the row needs platform crb (qemu.sh -C)"
 elif [ "$(tvmm_pcr 17)" != "$TVMM_PCR_FF" ]; then
     TVMM_WHY="PCR17 is not all-FF before the load: $(tvmm_pcr 17)"
 fi
