@@ -80,12 +80,12 @@ static unsigned burst(unsigned loc, uint64_t limit)
 enum tis_found tis_probe(uint32_t *did_vid)
 {
 	uint32_t intf = *reg32(0, TIS_INTERFACE_ID);
+	uint32_t type = intf == 0xffffffffu ? INTF_TYPE_TIS12 : intf & INTF_TYPE_MASK;
 	if (did_vid)
 		*did_vid = 0;
-	if (intf != 0xffffffffu && (intf & INTF_TYPE_MASK) == INTF_TYPE_CRB)
+	if (type == INTF_TYPE_CRB)
 		return TIS_CRB;
-	if (intf != 0xffffffffu && (intf & INTF_TYPE_MASK) != INTF_TYPE_FIFO &&
-	    (intf & INTF_TYPE_MASK) != INTF_TYPE_TIS12)
+	if (type != INTF_TYPE_FIFO && type != INTF_TYPE_TIS12)
 		return TIS_OTHER;
 	uint8_t a = *reg8(0, TIS_ACCESS);
 	uint32_t id = *reg32(0, TIS_DID_VID);
