@@ -17,7 +17,8 @@ VMM_CFLAGS := -std=gnu11 $(WARN) -O2 -g -ffreestanding -fno-stack-protector -fPI
 VMM_LDFLAGS := -nostdlib -static-pie -Wl,-T,thinvmm/link.ld -Wl,--no-dynamic-linker \
 	-Wl,-z,noexecstack -Wl,--build-id=none -Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments
 
-VMM_C := $(wildcard thinvmm/core/*.c thinvmm/svm/*.c thinvmm/vmx/*.c thinvmm/lib/*.c thinvmm/tpm/*.c)
+VMM_C := $(wildcard thinvmm/core/*.c thinvmm/svm/*.c thinvmm/vmx/*.c thinvmm/lib/*.c thinvmm/tpm/*.c \
+	thinvmm/iommu/*.c)
 VMM_S := $(wildcard thinvmm/core/*.S thinvmm/svm/*.S thinvmm/vmx/*.S)
 VMM_HDR := $(wildcard thinvmm/include/thinvmm/*.h thinvmm/*/*.h thinvmm/*/*.inc thinvmm/tpm/ext/*.h)
 

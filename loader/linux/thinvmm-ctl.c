@@ -52,6 +52,28 @@ static const char *backend_name(uint32_t b)
 	return b == TVMM_BACKEND_SVM ? "svm" : b == TVMM_BACKEND_VMX ? "vmx" : "unknown";
 }
 
+/* The VMM's reason, printable (it is the VMM's bytes, not ours). */
+static void dma_why(const struct tvmm_status *s, char *out, size_t n)
+{
+	size_t i = 0;
+	for (; i + 1 < n && i < sizeof(s->dma_why) && s->dma_why[i]; i++)
+		out[i] = isprint((unsigned char)s->dma_why[i]) && s->dma_why[i] != '"'
+			     ? s->dma_why[i]
+			     : '?';
+	out[i] = 0;
+}
+
+static void print_dma(const struct tvmm_status *s)
+{
+	char why[sizeof(s->dma_why) + 1];
+	dma_why(s, why, sizeof(why));
+	if (s->dma_state == TVMM_DMA_PROTECTED)
+		printf("dma: protected (vt-d, %u unit%s, %" PRIu64 " faults)\n", s->dma_units,
+		       s->dma_units == 1 ? "" : "s", s->dma_faults);
+	else
+		printf("dma: unprotected (%s)\n", why[0] ? why : "no IOMMU");
+}
+
 static void print_text(const struct tvmm_status *s)
 {
 	printf("thinvmm %s (ABI %u.%u), backend %s\n", s->version, s->abi_version >> 16,
@@ -63,6 +85,7 @@ static void print_text(const struct tvmm_status *s)
 	       " 4K=%" PRIu64 "\n",
 	       s->nested_pages, s->nested_1g, s->nested_2m, s->nested_4k);
 	printf("policy: %s\n", (s->flags & TVMM_STATUS_LOCKED) ? "locked" : "none");
+	print_dma(s);
 	for (uint32_t i = 0; i < s->ncpus; i++) {
 		const struct tvmm_status_cpu *c = &s->cpu[i];
 		printf("cpu %u (apic %u): %s, exits %" PRIu64, c->cpu, c->apic_id,
@@ -79,11 +102,21 @@ static void print_json(const struct tvmm_status *s)
 	printf("{\"version\":\"%s\",\"abi\":\"%u.%u\",\"backend\":\"%s\",\"virtualized\":%u,"
 	       "\"online\":%ld,\"mem_total\":%" PRIu64 ",\"mem_used\":%" PRIu64
 	       ",\"nested\":{\"table_pages\":%" PRIu64 ",\"leaves_1g\":%" PRIu64
-	       ",\"leaves_2m\":%" PRIu64 ",\"leaves_4k\":%" PRIu64 "},\"locked\":%s,\"cpus\":[",
+	       ",\"leaves_2m\":%" PRIu64 ",\"leaves_4k\":%" PRIu64 "},\"locked\":%s,",
 	       s->version, s->abi_version >> 16, s->abi_version & 0xffff, backend_name(s->backend),
 	       s->nvirt, sysconf(_SC_NPROCESSORS_ONLN), s->mem_total, s->mem_used, s->nested_pages,
 	       s->nested_1g, s->nested_2m, s->nested_4k,
 	       (s->flags & TVMM_STATUS_LOCKED) ? "true" : "false");
+	char why[sizeof(s->dma_why) + 1];
+	dma_why(s, why, sizeof(why));
+	printf("\"dma\":{\"state\":\"%s\",\"reason\":\"%s\",\"units\":%u,\"faults\":%" PRIu64
+	       ",\"lost\":%" PRIu64 ",\"table_pages\":%" PRIu64 ",\"invalidations\":%" PRIu64
+	       "},\"cpus\":[",
+	       s->dma_state == TVMM_DMA_PROTECTED ? "protected" : "unprotected",
+	       s->dma_state == TVMM_DMA_PROTECTED ? ""
+	       : why[0]				  ? why
+						  : "no IOMMU",
+	       s->dma_units, s->dma_faults, s->dma_lost, s->dma_table_pages, s->dma_invalidations);
 	for (uint32_t i = 0; i < s->ncpus; i++) {
 		const struct tvmm_status_cpu *c = &s->cpu[i];
 		printf("%s{\"cpu\":%u,\"apic_id\":%u,\"virtualized\":%s,\"exits_total\":%" PRIu64
@@ -345,17 +378,24 @@ static void print_event(const struct tvmm_event *e, int json)
 		return;
 	}
 	if (e->rule == TVMM_EV_NO_RULE)
-		printf("#%" PRIu64 " x%" PRIu64 " cpu %u %s (the lock itself) %s rip %#" PRIx64,
-		       e->seq, e->count, e->cpu, kind, act, e->rip);
+		printf("#%" PRIu64 " x%" PRIu64 " cpu %u %s %s %s rip %#" PRIx64, e->seq, e->count,
+		       e->cpu, kind,
+		       e->kind == TVMM_EV_DMA ? "(the VMM's own protection)" : "(the lock itself)",
+		       act, e->rip);
 	else
 		printf("#%" PRIu64 " x%" PRIu64 " cpu %u %s rule %u '%s' %s rip %#" PRIx64, e->seq,
 		       e->count, e->cpu, kind, e->rule, name, act, e->rip);
-	if (e->kind == TVMM_EV_MEM)
+	if (e->kind == TVMM_EV_MEM || e->kind == TVMM_EV_DMA)
 		printf(" gpa %#" PRIx64 " access %s%s%s", e->gpa, e->access & 1 ? "r" : "",
 		       e->access & 2 ? "w" : "", e->access & 4 ? "x" : "");
+	if (e->kind == TVMM_EV_DMA && e->index == TVMM_DMA_SRC_CPU)
+		printf(" source=cpu");
+	else if (e->kind == TVMM_EV_DMA)
+		printf(" source=%02x:%02x.%x", e->index >> 8 & 0xff, e->index >> 3 & 0x1f,
+		       e->index & 7);
 	if (e->gva != TVMM_EV_NO_GVA)
 		printf(" gva %#" PRIx64, e->gva);
-	if (e->kind != TVMM_EV_MEM)
+	if (e->kind != TVMM_EV_MEM && e->kind != TVMM_EV_DMA)
 		printf(" index %#x", e->index);
 	printf(" value %#" PRIx64 "\n", e->value);
 }

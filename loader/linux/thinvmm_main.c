@@ -9,6 +9,7 @@
  */
 #define pr_fmt(fmt) "thinvmm: " fmt
 
+#include <linux/acpi.h>
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/fs.h>
@@ -56,6 +57,8 @@ static struct {
 	struct tvmm_handoff ho;
 	int hp_state;
 	bool locked;
+	bool inited; /* INIT succeeded: RELEASE before the memory goes */
+	void *dmar;  /* a copy of the ACPI DMAR table for INIT */
 } L;
 
 static DEFINE_MUTEX(lock_mutex);
@@ -172,7 +175,21 @@ static int add_ram(struct resource *r, void *arg)
 static void free_region(void)
 {
 	unsigned int i;
+	long rc;
 
+	if (L.inited) {
+		/* The IOMMU walks tables in this memory until the VMM turns it off. */
+		rc = L.entry(TVMM_CMD_RELEASE, 0, 0, 0);
+		if (rc) {
+			pr_err("the VMM could not release the IOMMU (code %ld): its %u MiB are "
+			       "kept, never freed\n",
+			       rc, L.nchunks * 2);
+			L.region = NULL;
+			L.nchunks = 0;
+			return;
+		}
+		L.inited = false;
+	}
 	if (L.region)
 		vunmap(L.region);
 	L.region = NULL;
@@ -242,6 +259,35 @@ nomem:
 	return -ENOMEM;
 }
 
+/*
+ * The VMM finds the IOMMU in the ACPI DMAR table; it reads a copy in memory
+ * of ours (kmalloc: physically contiguous) during INIT. No table: no IOMMU.
+ */
+static void copy_dmar(void)
+{
+	struct acpi_table_header *t;
+	u32 len;
+
+	if (acpi_disabled || ACPI_FAILURE(acpi_get_table(ACPI_SIG_DMAR, 0, &t)))
+		return;
+	len = t->length;
+	if (len >= sizeof(*t) && len <= 64 * 1024)
+		L.dmar = kmemdup(t, len, GFP_KERNEL);
+	acpi_put_table(t);
+	if (!L.dmar)
+		return;
+	L.ho.dmar_pa = virt_to_phys(L.dmar);
+	L.ho.dmar_len = len;
+}
+
+static void drop_dmar(void)
+{
+	kfree(L.dmar);
+	L.dmar = NULL;
+	L.ho.dmar_pa = 0;
+	L.ho.dmar_len = 0;
+}
+
 static int load_image(void)
 {
 	const struct tvmm_image_header *h = (const void *)tvmm_image;
@@ -267,6 +313,7 @@ static int load_image(void)
 	for (i = 0; i < L.nchunks; i++)
 		L.ho.chunk_pa[i] = page_to_phys(L.chunk[i]);
 	L.ho.max_cpus = nr_cpu_ids;
+	copy_dmar();
 	return walk_iomem_res_desc(IORES_DESC_NONE, IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0, -1,
 				   &L.ho, add_ram) < 0
 		   ? -E2BIG
@@ -496,6 +543,8 @@ static int __init thinvmm_init(void)
 	if (rc)
 		goto fail;
 	rc = L.entry(TVMM_CMD_INIT, (u64)&L.ho, 0, 0);
+	drop_dmar();
+	L.inited = rc == 0;
 	if (rc) {
 		pr_err("not loading: %s (code %ld)\n",
 		       L.ho.error[0] ? L.ho.error : "VMM init failed", rc);
@@ -517,6 +566,7 @@ static int __init thinvmm_init(void)
 	pr_info("running under every online CPU (%u MiB, log on %s)\n", mem_mb, console);
 	return 0;
 fail:
+	drop_dmar();
 	free_region();
 	return rc;
 }

@@ -138,13 +138,13 @@ TEST(tpm_launch_extends_pcr17_at_locality_2)
 	uint64_t flags;
 
 	launched(true);
-	CHECK_EQ(ftis.commands, 2);
+	CHECK_EQ(ftis.commands, 3);
 	CHECK_EQ(ftis.bad, 0);
 	CHECK_EQ(ftis.last_loc, 2);
 	uint64_t n = read_log(&flags);
 	CHECK_EQ(flags, TVMM_TPMLOG_PRESENT | TVMM_TPMLOG_LOCALITIES);
 	int k = walk(logbuf, n, ev, 8, pcr);
-	if (!CHECK_EQ(k, 2))
+	if (!CHECK_EQ(k, 3))
 		return;
 	replays(pcr);
 	CHECK_EQ(ev[0].pcr, 17);
@@ -154,6 +154,12 @@ TEST(tpm_launch_extends_pcr17_at_locality_2)
 	CHECK(!memcmp(ev[0].digest, d, 32));
 	CHECK_EQ(ev[1].tag, TPM_TAG_IMAGE);
 	CHECK(!memcmp(ev[1].digest, image, 32));
+	/* What the VMM did about DMA: nothing here (no IOMMU in this machine). */
+	CHECK_EQ(ev[2].pcr, 17);
+	CHECK_EQ(ev[2].tag, TPM_TAG_DMA);
+	CHECK(ev[2].len == 32 && !memcmp(ev[2].data, "dma: unprotected reason=no-iommu", 32));
+	sha256("dma: unprotected reason=no-iommu", 32, d);
+	CHECK(!memcmp(ev[2].digest, d, 32));
 	CHECK(strstr(fake_console, "launch: emulated-drtm") != NULL);
 	/* Localities 1-4 are gone from the guest's map; locality 0 is not. */
 	uint64_t pa;
@@ -206,8 +212,8 @@ TEST(tpm_retries_then_gives_up)
 
 	/* Three TPM_RC_RETRY answers, then the extend goes through, once. */
 	machine(true, 3);
-	CHECK_EQ(ftis.commands, 5);
-	CHECK_EQ(walk(logbuf, read_log(0), ev, 8, pcr), 2);
+	CHECK_EQ(ftis.commands, 6);
+	CHECK_EQ(walk(logbuf, read_log(0), ev, 8, pcr), 3);
 	replays(pcr);
 	/* A TPM that never stops answering RETRY: nothing extended, nothing logged. */
 	machine(true, 1000);
@@ -262,21 +268,21 @@ TEST(tpm_lock_measures_policy_and_ranges)
 	launched(true);
 	lock_policy(src, sizeof(src));
 	int k = walk(logbuf, read_log(0), ev, 8, pcr);
-	if (!CHECK_EQ(k, 4))
+	if (!CHECK_EQ(k, 5))
 		return;
 	replays(pcr);
 	CHECK(memcmp(ftis.pcr[19], pcr[20], 32) != 0); /* PCR19 left all-ones */
-	CHECK_EQ(ev[2].pcr, 18);
-	CHECK_EQ(ev[2].tag, TPM_TAG_POLICY);
+	CHECK_EQ(ev[3].pcr, 18);
+	CHECK_EQ(ev[3].tag, TPM_TAG_POLICY);
 	sha256(src, sizeof(src), d);
-	CHECK(!memcmp(ev[2].digest, d, 32));
-	CHECK_EQ(ev[3].pcr, 19);
-	CHECK_EQ(ev[3].tag, TPM_TAG_LOCK);
-	sha256(ev[3].data, ev[3].len, d);
 	CHECK(!memcmp(ev[3].digest, d, 32));
+	CHECK_EQ(ev[4].pcr, 19);
+	CHECK_EQ(ev[4].tag, TPM_TAG_LOCK);
+	sha256(ev[4].data, ev[4].len, d);
+	CHECK(!memcmp(ev[4].digest, d, 32));
 	/* The text names the policy, both ranges and the digest of their contents. */
 	char text[512], hex[65];
-	snprintf(text, sizeof(text), "%.*s", (int)ev[3].len, (const char *)ev[3].data);
+	snprintf(text, sizeof(text), "%.*s", (int)ev[4].len, (const char *)ev[4].data);
 	memset(contents, 0x11, 0x2000);
 	memset(contents + 0x2000, 0x22, 0x1000);
 	sha256(contents, sizeof(contents), d);
@@ -291,10 +297,10 @@ TEST(tpm_lock_measures_policy_and_ranges)
 	/* Without the compiled policy, the resolved blob is measured, and says so. */
 	launched(true);
 	lock_policy(NULL, 0);
-	CHECK_EQ(walk(logbuf, read_log(0), ev, 8, pcr), 4);
+	CHECK_EQ(walk(logbuf, read_log(0), ev, 8, pcr), 5);
 	sha256(&pol, sizeof(pol), d);
-	CHECK(!memcmp(ev[2].digest, d, 32));
-	CHECK(memmem(ev[2].data, ev[2].len, "resolved blob", 13) != NULL);
+	CHECK(!memcmp(ev[3].digest, d, 32));
+	CHECK(memmem(ev[3].data, ev[3].len, "resolved blob", 13) != NULL);
 }
 
 static void violation(uint8_t kind, uint16_t rule, uint32_t index, const char *name)
@@ -323,35 +329,35 @@ TEST(tpm_violation_classes)
 	launched(true);
 	/* Before the lock nothing is extended: the class waits. */
 	violation(TVMM_EV_MEM, 0, 0, "kernel-text");
-	CHECK_EQ(ftis.commands, 2);
+	CHECK_EQ(ftis.commands, 3);
 	lock_policy("x", 1);
-	CHECK_EQ(ftis.commands, 4);
-	violation(TVMM_EV_MEM, 0, 0, "kernel-text"); /* flushes the pending class, counts 2 */
 	CHECK_EQ(ftis.commands, 5);
+	violation(TVMM_EV_MEM, 0, 0, "kernel-text"); /* flushes the pending class, counts 2 */
+	CHECK_EQ(ftis.commands, 6);
 	memcpy(p19, ftis.pcr[19], 32);
 	for (int i = 0; i < 98; i++)
 		violation(TVMM_EV_MEM, 0, 0, "kernel-text");
-	CHECK_EQ(ftis.commands, 5);
+	CHECK_EQ(ftis.commands, 6);
 	CHECK(!memcmp(p19, ftis.pcr[19], 32));
 	/* Introspection is not a violation: CR3 writes, exceptions. */
 	violation(TVMM_EV_CR, 7, 3, "cr3");
 	violation(TVMM_EV_EXCEPTION, 8, 6, "ud");
-	CHECK_EQ(ftis.commands, 5);
+	CHECK_EQ(ftis.commands, 6);
 	/* Another class: another extend. A hostile name is kept plain. */
 	violation(TVMM_EV_MSR_WRITE, 5, 0xc0000082u, "ms r\"x\n");
-	CHECK_EQ(ftis.commands, 6);
+	CHECK_EQ(ftis.commands, 7);
 	int k = walk(logbuf, read_log(0), ev, 16, pcr);
-	if (!CHECK_EQ(k, 6))
+	if (!CHECK_EQ(k, 7))
 		return;
 	replays(pcr);
-	CHECK_EQ(ev[4].pcr, 19);
-	CHECK_EQ(ev[4].tag, TPM_TAG_VIOLATION);
-	class_of(&ev[4], cls, sizeof(cls), count);
+	CHECK_EQ(ev[5].pcr, 19);
+	CHECK_EQ(ev[5].tag, TPM_TAG_VIOLATION);
+	class_of(&ev[5], cls, sizeof(cls), count);
 	CHECK_STREQ(cls, "violation: kind=memory rule=0 name=kernel-text action=deny");
 	CHECK_STREQ(count, "count=0000000100");
 	sha256(cls, strlen(cls), d);
-	CHECK(!memcmp(ev[4].digest, d, 32));
-	class_of(&ev[5], cls, sizeof(cls), count);
+	CHECK(!memcmp(ev[5].digest, d, 32));
+	class_of(&ev[6], cls, sizeof(cls), count);
 	CHECK_STREQ(cls, "violation: kind=msr-write rule=5 name=ms?r?x? action=deny");
 	CHECK_STREQ(count, "count=0000000001");
 }
@@ -367,10 +373,10 @@ TEST(tpm_violation_extend_retried_later)
 	/* The TPM is busy at the first hit: the class stays pending, the guest goes on. */
 	ftis.timeouts = 1;
 	violation(TVMM_EV_DT, 9, 1, "dt-loads");
-	CHECK_EQ(ftis.commands, 4);
-	CHECK_EQ(walk(logbuf, read_log(0), ev, 8, pcr), 5); /* TPMLOG retried it */
+	CHECK_EQ(ftis.commands, 5);
+	CHECK_EQ(walk(logbuf, read_log(0), ev, 8, pcr), 6); /* TPMLOG retried it */
 	replays(pcr);
-	class_of(&ev[4], cls, sizeof(cls), count);
+	class_of(&ev[5], cls, sizeof(cls), count);
 	CHECK_STREQ(cls, "violation: kind=dt rule=9 name=dt-loads action=deny");
 	CHECK_STREQ(count, "count=0000000001");
 }
@@ -385,9 +391,9 @@ TEST(tpm_violation_classes_bounded)
 	for (uint16_t r = 0; r < 70; r++)
 		violation(TVMM_EV_MEM, r, 0, "r");
 	/* 64 classes are extended; later ones only counted by the EVENTS records. */
-	CHECK_EQ(walk(logbuf, read_log(0), ev, 80, pcr), 4 + 64);
+	CHECK_EQ(walk(logbuf, read_log(0), ev, 80, pcr), 5 + 64);
 	replays(pcr);
-	CHECK_EQ(ftis.commands, 4 + 64);
+	CHECK_EQ(ftis.commands, 5 + 64);
 }
 
 TEST(tpm_hc_log_partial_reads)

@@ -93,8 +93,13 @@ static void record(struct vcpu *v, const struct exit *e, const char *what)
 
 void emulate_unbacked_access(struct vcpu *v, const struct exit *e)
 {
-	const char *what =
-	    vmm_owns_range(e->npf.gpa & PAGE_MASK, PAGE_SIZE) ? "VMM memory" : "unbacked address";
+	bool iommu = iommu_owns(e->npf.gpa);
+	const char *what = vmm_owns_range(e->npf.gpa & PAGE_MASK, PAGE_SIZE) ? "VMM memory"
+			   : iommu					     ? "IOMMU registers"
+									     : "unbacked address";
+	if (iommu && (e->npf.access & ACC_W))
+		iommu_cpu_access(v, e->npf.gpa,
+				 TVMM_PERM_W); /* an attempt to switch DMA protection off */
 	if ((e->npf.access & ACC_X) || e->npf.in_walk || !vmm.ops->get(v, GS_CS_LONG)) {
 		record(v, e, "refused with #GP");
 		vmm.ops->inject_exception(v, VEC_GP, true, 0);

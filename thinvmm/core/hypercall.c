@@ -57,6 +57,7 @@ static int64_t hc_status(struct vcpu *v, uint64_t gpa, uint64_t len)
 	s->image_hash = vmm_image_hash();
 	s->nchunks = vmm.ho.nchunks;
 	memcpy(s->chunk_pa, vmm.ho.chunk_pa, sizeof(s->chunk_pa));
+	iommu_status(s);
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < TVMM_MAX_CPUS; i++) {
 		const struct vcpu *c = vmm.vcpus[i];
@@ -115,6 +116,7 @@ enum action hypercall_dispatch(struct vcpu *v, const struct exit *e)
 	uint64_t nr = r[GREG_RAX], a0 = r[GREG_RBX], a1 = r[GREG_RCX], a2 = r[GREG_RDX];
 	enum action act = ACT_RESUME;
 	int64_t ret;
+	iommu_poll(v); /* blocked DMA becomes events before anyone reads them */
 	switch (nr) {
 	case TVMM_HC_VERSION:
 		r[GREG_RBX] = TVMM_ABI_VERSION;

@@ -73,7 +73,7 @@ uint64_t vmm_va_to_pa(const void *va)
 	return vmm.ho.chunk_pa[off >> TVMM_CHUNK_SHIFT] + (off & ((1ull << TVMM_CHUNK_SHIFT) - 1));
 }
 
-static void *vmm_pa_to_va(uint64_t pa)
+void *vmm_pa_to_va(uint64_t pa)
 {
 	for (uint32_t i = 0; i < vmm.ho.nchunks; i++) {
 		uint64_t off = pa - vmm.ho.chunk_pa[i];
@@ -107,7 +107,7 @@ void *vmm_alloc_pages(size_t npages)
 	return p;
 }
 
-static void *alloc_table(uint64_t *pa)
+void *vmm_alloc_table(uint64_t *pa)
 {
 	void *p = vmm_alloc_pages(1);
 	if (p)
@@ -192,7 +192,7 @@ static int build_tables(void)
 	struct pt *h = &vmm.host, *n = &vmm.nested;
 	h->fmt = &pt_format_x86;
 	n->fmt = vmm.ops->nested_fmt;
-	h->alloc_table = n->alloc_table = alloc_table;
+	h->alloc_table = n->alloc_table = vmm_alloc_table;
 	h->table_ptr = n->table_ptr = vmm_pa_to_va;
 	if (pt_init(h) || pt_init(n))
 		return -1;
@@ -259,10 +259,13 @@ static long vmm_init(struct tvmm_handoff *h)
 		return TVMM_L_ENOMEM;
 	}
 	host_idt_init();
-	tpm_init(); /* emulated late launch: PCR17 and the TPM event log (tpm/tpm.c) */
+	iommu_init(); /* DMA protection (iommu/vtd.c), measured by tpm_init */
+	tpm_init();   /* emulated late launch: PCR17 and the TPM event log (tpm/tpm.c) */
 	rc = vmm.ops->init();
-	if (rc)
+	if (rc) {
+		iommu_release(); /* its tables are in memory the loader frees now */
 		return rc;
+	}
 	vmm_log("%s backend; %u-level paging; identity map up to %#llx with %s pages; "
 		"nested table pages %llu",
 		vmm.ops->name, vmm.host.levels, (unsigned long long)vmm.phys_limit,
@@ -320,6 +323,21 @@ static long vmm_launch(uint32_t cpu, uint64_t guest_rsp, uint64_t guest_rip)
 	return vmm.ops->launch(v, guest_rsp, guest_rip);
 }
 
+/* Nothing may outlive the VMM's memory: DMA remapping goes off before the loader frees it. */
+static long vmm_release(void)
+{
+	if (!vmm.ready)
+		return TVMM_L_OK;
+	for (uint32_t i = 0; i < TVMM_MAX_CPUS; i++)
+		if (vmm.vcpus[i] && vmm.vcpus[i]->state == TVMM_CPU_RUNNING)
+			return TVMM_L_BUSY;
+	if (iommu_release()) {
+		vmm_error("the IOMMU did not turn translation off: keep the VMM's memory");
+		return TVMM_L_BUSY;
+	}
+	return TVMM_L_OK;
+}
+
 long tvmm_entry(uint64_t cmd, uint64_t arg, uint64_t guest_rsp, uint64_t guest_rip)
 {
 	relocate();
@@ -328,6 +346,8 @@ long tvmm_entry(uint64_t cmd, uint64_t arg, uint64_t guest_rsp, uint64_t guest_r
 		return vmm_init((struct tvmm_handoff *)(uintptr_t)arg);
 	case TVMM_CMD_LAUNCH:
 		return vmm_launch((uint32_t)arg, guest_rsp, guest_rip);
+	case TVMM_CMD_RELEASE:
+		return vmm_release();
 	}
 	return TVMM_L_EINVAL;
 }

@@ -9,7 +9,7 @@ static unsigned idx(uint64_t va, unsigned level)
 
 int pt_init(struct pt *pt)
 {
-	if (pt->levels != 4 && pt->levels != 5)
+	if (pt->levels < 3 || pt->levels > 5) /* 3: a VT-d table for 39-bit addresses */
 		return -1;
 	if (!pt->alloc_table(&pt->root_pa))
 		return -1;

@@ -172,7 +172,8 @@ int64_t policy_lock(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t flags)
 					    : "rule not supported on this backend");
 		return rc;
 	}
-	uint64_t need = count_kind(rules, h->nrules, TVMM_RULE_MEM) * PAGES_PER_MEM_RULE;
+	uint32_t nmem = count_kind(rules, h->nrules, TVMM_RULE_MEM);
+	uint64_t need = nmem * PAGES_PER_MEM_RULE + iommu_lock_pages(nmem);
 	for (uint32_t i = 0; i < h->nrules; i++)
 		if (rules[i].kind == TVMM_RULE_PATCH)
 			need +=
@@ -199,6 +200,8 @@ int64_t policy_lock(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t flags)
 		    pt_set_perm(&vmm.nested, rules[i].a, rules[i].b, rules[i].perm))
 			rc = TVMM_ENOMEM;
 	spin_unlock(&map_lock);
+	if (!rc && iommu_lock(rules, h->nrules))
+		rc = TVMM_ENOMEM;
 	if (rc) {
 		/* Stricter than before but not locked: say so, loudly. */
 		p->rules = 0;

@@ -243,6 +243,22 @@ void vmm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t vmm_va_to_pa(const void *va);
 uint64_t vmm_image_hash(void);
 void *vmm_alloc_pages(size_t npages);
+void *vmm_alloc_table(uint64_t *pa); /* one page for a page table, its address in *pa */
+void *vmm_pa_to_va(uint64_t pa);     /* inside the VMM's memory, else NULL */
+
+/* core/on_host.c: run fn on the VMM's page tables while the CPU is the loader's; 0 or -1. */
+int vmm_on_host(void (*fn)(void));
+
+/* iommu/vtd.c: DMA protection (docs/architecture.md) */
+void iommu_init(void);
+int iommu_release(void);
+void iommu_poll(struct vcpu *v);
+uint64_t iommu_lock_pages(uint32_t mem_rules);
+int iommu_lock(const struct tvmm_pol_rule *rules, uint32_t n);
+bool iommu_owns(uint64_t pa);
+void iommu_cpu_access(struct vcpu *v, uint64_t gpa, uint8_t access);
+void iommu_status(struct tvmm_status *s);
+int iommu_claim(char *buf, size_t n); /* the launch event's text (tpm/tpm.c) */
 
 /* core/memmap.c: what the guest may name, from vmm.ho (pure, unit-tested hosted) */
 bool vmm_owns_range(uint64_t pa, uint64_t len);

@@ -18,9 +18,6 @@ struct tpm_rela {
 	int64_t addend;
 };
 extern const struct tpm_rela __rela_start[] HIDDEN, __rela_end[] HIDDEN;
-extern struct dtr host_idtr;
-
-#define TRAMP_STACK_PAGES 4u
 
 /*
  * SHA-256 of the image as the file has it: code, constant data and the
@@ -55,37 +52,6 @@ static void image_digest(uint8_t out[32])
 	mbedtls_sha256_free(&c);
 }
 
-/*
- * Runs fn on the VMM's own page tables (where the TIS registers are mapped
- * uncached) and stack, interrupts off: at init the CPU is still on the
- * loader's address space, which maps no MMIO.
- */
-static void on_host(void (*fn)(void), void *stack_top)
-{
-	uint64_t flags = read_rflags();
-	struct dtr old_idt;
-	sidt(&old_idt);
-	__asm__ volatile("cli" ::: "memory");
-	__asm__ volatile("lidt %0" ::"m"(host_idtr));
-	register uint64_t r12 __asm__("r12") = (uint64_t)(uintptr_t)fn;
-	register uint64_t r13 __asm__("r13") = read_cr3();
-	register uint64_t r14 __asm__("r14") = vmm.host.root_pa;
-	register uint64_t r15 __asm__("r15") = (uint64_t)(uintptr_t)stack_top;
-	__asm__ volatile("mov %%rsp, %%rbx\n\t"
-			 "mov %%r15, %%rsp\n\t"
-			 "mov %%r14, %%cr3\n\t"
-			 "call *%%r12\n\t"
-			 "mov %%r13, %%cr3\n\t"
-			 "mov %%rbx, %%rsp\n\t"
-			 : "+r"(r12), "+r"(r13), "+r"(r14), "+r"(r15)
-			 :
-			 : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
-			   "memory", "cc");
-	__asm__ volatile("lidt %0" ::"m"(old_idt));
-	if (flags & (1u << 9))
-		__asm__ volatile("sti" ::: "memory");
-}
-
 static uint8_t image_sha[32];
 
 static void launch_on_host(void)
@@ -95,10 +61,10 @@ static void launch_on_host(void)
 
 void tpm_init(void)
 {
-	uint8_t *stack = vmm_alloc_pages(TRAMP_STACK_PAGES);
-	if (!stack || tpm_setup())
+	if (tpm_setup())
 		return;
 	image_digest(image_sha);
-	on_host(launch_on_host, stack + TRAMP_STACK_PAGES * PAGE_SIZE);
+	if (vmm_on_host(launch_on_host))
+		return;
 	tpm_launched(image_sha);
 }

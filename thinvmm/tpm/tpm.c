@@ -265,8 +265,16 @@ void tpm_launch(const uint8_t image_sha[32])
 	sha256(launch_text, sizeof(launch_text) - 1, d);
 	if (measure(TPM_PCR_LAUNCH, TPM_TAG_LAUNCH, d, launch_text))
 		return;
-	measure(TPM_PCR_LAUNCH, TPM_TAG_IMAGE, image_sha,
-		"thinvmm image sha256 [0, __rela_end) unrelocated; launch: emulated-drtm");
+	if (measure(TPM_PCR_LAUNCH, TPM_TAG_IMAGE, image_sha,
+		    "thinvmm image sha256 [0, __rela_end) unrelocated; launch: emulated-drtm"))
+		return;
+	/* What the VMM did about DMA (iommu/vtd.c), for a verifier that requires protection. */
+	char claim[64];
+	int n = iommu_claim(claim, sizeof(claim));
+	if (n > 0 && (size_t)n < sizeof(claim)) {
+		sha256(claim, (size_t)n, d);
+		measure(TPM_PCR_LAUNCH, TPM_TAG_DMA, d, claim);
+	}
 	T.launch_kcycles = (tis_rdtsc() - t0) / 1000;
 }
 

@@ -20,6 +20,7 @@
 #define TPM_TAG_LAUNCH	  0x54560003u
 #define TPM_TAG_LOCK	  0x54560004u
 #define TPM_TAG_VIOLATION 0x54560005u
+#define TPM_TAG_DMA	  0x54560006u /* "dma: protected ..." / "dma: unprotected reason=..." */
 
 #include <stdint.h>
 

@@ -17,7 +17,7 @@
 #include <thinvmm/policy.h>
 
 #define TVMM_ABI_MAJOR	 1
-#define TVMM_ABI_MINOR	 2
+#define TVMM_ABI_MINOR	 3
 #define TVMM_ABI_VERSION ((TVMM_ABI_MAJOR << 16) | TVMM_ABI_MINOR)
 
 /* CPUID leaf 0x40000000: EBX:ECX:EDX spell "ThinVMM" padded with NULs. */
@@ -101,6 +101,12 @@ struct tvmm_status_cpu {
 /* tvmm_status.flags */
 #define TVMM_STATUS_LOCKED 1u /* a policy is applied and locked */
 
+/* tvmm_status.dma_state */
+#define TVMM_DMA_NONE	   0u /* no IOMMU: devices reach all memory */
+#define TVMM_DMA_PROTECTED 1u /* the VMM's tables translate every device's DMA */
+#define TVMM_DMA_GUEST	   2u /* the guest uses the IOMMU: left to it, unprotected */
+#define TVMM_DMA_FAILED	   3u /* an IOMMU the VMM cannot use (dma_why says why) */
+
 #define TVMM_CPU_OFF	 0u
 #define TVMM_CPU_RUNNING 1u
 
@@ -121,6 +127,14 @@ struct tvmm_status {
 	uint32_t nchunks;    /* the VMM's memory: 2 MiB chunks at chunk_pa[] */
 	uint32_t pad;
 	uint64_t chunk_pa[32];
+	/* DMA protection (1.3) */
+	uint32_t dma_state;	    /* TVMM_DMA_* */
+	uint32_t dma_units;	    /* IOMMU units the VMM drives */
+	uint64_t dma_faults;	    /* device accesses the IOMMU blocked, recorded */
+	uint64_t dma_lost;	    /* faults the hardware dropped (its records were full) */
+	uint64_t dma_table_pages;   /* root, context and second-level table pages */
+	uint64_t dma_invalidations; /* IOTLB flushes (one at enable, one per lock) */
+	char dma_why[64];	    /* why unprotected, NUL-terminated */
 	struct tvmm_status_cpu cpu[];
 };
 
@@ -146,14 +160,21 @@ enum tvmm_event_kind {
 	TVMM_EV_HYPERCALL = 6, /* a call refused after the lock (index = call number) */
 	TVMM_EV_INIT = 7,      /* INIT signal to a CPU after the lock */
 	TVMM_EV_EXCEPTION = 8, /* a trapped exception (index = vector, value = error code) */
+	/*
+	 * DMA the IOMMU blocked (index = PCI source id, value = fault reason,
+	 * gpa = the page, rip 0), or a CPU access to the IOMMU's registers
+	 * (index = TVMM_DMA_SRC_CPU, gpa = the register).
+	 */
+	TVMM_EV_DMA = 9,
 };
+#define TVMM_DMA_SRC_CPU 0xffffffffu
 
 /* Names of enum tvmm_event_kind and enum tvmm_action, by value (0: unknown). */
-#define TVMM_EV_KIND_COUNT 9u
+#define TVMM_EV_KIND_COUNT 10u
 #define TVMM_EV_KIND_NAMES                                                                         \
 	{                                                                                          \
 		"?", "memory", "cr", "msr-read", "msr-write", "dt", "hypercall", "init",           \
-		    "exception"                                                                    \
+		    "exception", "dma"                                                             \
 	}
 #define TVMM_ACT_COUNT 4u
 #define TVMM_ACT_NAMES                                                                             \

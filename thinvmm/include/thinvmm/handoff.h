@@ -13,7 +13,7 @@
 #include <stdint.h>
 #endif
 
-#define TVMM_HANDOFF_VERSION 1u
+#define TVMM_HANDOFF_VERSION 2u
 #define TVMM_MAX_CHUNKS	     32u
 #define TVMM_MAX_MEMRANGES   64u
 #define TVMM_CHUNK_SHIFT     21u /* 2 MiB, naturally aligned */
@@ -70,6 +70,13 @@ struct tvmm_handoff {
 	uint32_t console_port;
 	uint32_t pad;
 	struct tvmm_memrange mem[TVMM_MAX_MEMRANGES];
+	/*
+	 * A copy of the ACPI DMAR table in loader memory (0, 0: none), kept
+	 * until INIT returns; the VMM copies it before parsing it (iommu/).
+	 */
+	uint64_t dmar_pa;
+	uint32_t dmar_len;
+	uint32_t pad2;
 	/* Out: why INIT or LAUNCH failed, NUL-terminated, for the loader's log. */
 	char error[160];
 };
@@ -80,6 +87,10 @@ struct tvmm_handoff {
  *
  * TVMM_CMD_INIT: arg = struct tvmm_handoff *, kept by the loader until
  * unload. Once, on one CPU.
+ * TVMM_CMD_RELEASE: before the loader frees the VMM's memory, with no CPU
+ * under the VMM: turns off what would outlive it (DMA remapping whose
+ * tables live in that memory). TVMM_L_BUSY while a CPU still runs under it:
+ * the memory must then not be freed.
  * TVMM_CMD_LAUNCH: arg = CPU number; on that CPU with interrupts off. On
  * success the call does not return: the CPU continues as a guest at
  * guest_rip with RSP = guest_rsp, RAX = 0, every other register as at the
@@ -91,6 +102,7 @@ struct tvmm_handoff {
 enum tvmm_cmd {
 	TVMM_CMD_INIT = 1,
 	TVMM_CMD_LAUNCH = 2,
+	TVMM_CMD_RELEASE = 3,
 };
 
 /* Return values of tvmm_entry: 0 or a negative TVMM_L* code. */
