@@ -544,7 +544,7 @@ static int __init thinvmm_init(void)
 		goto fail;
 	rc = L.entry(TVMM_CMD_INIT, (u64)&L.ho, 0, 0);
 	drop_dmar();
-	L.inited = rc == 0;
+	L.inited = true; /* even a failed INIT may have left DMA translation on */
 	if (rc) {
 		pr_err("not loading: %s (code %ld)\n",
 		       L.ho.error[0] ? L.ho.error : "VMM init failed", rc);

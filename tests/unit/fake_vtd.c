@@ -83,6 +83,8 @@ void vtd_write32(uint64_t base, uint32_t off, uint32_t val)
 		return;
 	if (off == VTD_GCMD) {
 		fake_vtd.gcmd_writes++;
+		if (fake_vtd.stuck_after_gcmd && fake_vtd.gcmd_writes > fake_vtd.stuck_after_gcmd)
+			fake_vtd.stuck = true;
 		if (fake_vtd.stuck)
 			return;
 		uint32_t sts = val & VTD_GSTS_PERSISTENT;

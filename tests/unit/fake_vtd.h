@@ -3,7 +3,8 @@
  * One VT-d unit as register memory that answers like the hardware the
  * driver expects: GCMD changes GSTS, context-cache and IOTLB invalidations
  * complete at once, fault records clear on a write of F. `stuck` makes
- * every command hang (the driver must give up, not spin forever).
+ * every command hang (the driver must give up, not spin forever), from the
+ * start or (stuck_after_gcmd) part-way through.
  */
 #ifndef TVMM_TESTS_UNIT_FAKE_VTD_H
 #define TVMM_TESTS_UNIT_FAKE_VTD_H
@@ -19,6 +20,8 @@ struct fake_vtd {
 	uint64_t base;
 	uint8_t regs[4096];
 	bool stuck;
+	/* If > 0: `stuck` turns on by itself once this many GCMD writes have completed. */
+	int stuck_after_gcmd;
 	int gcmd_writes, ccmd_invalidations, iotlb_invalidations, flushes;
 };
 extern struct fake_vtd fake_vtd;

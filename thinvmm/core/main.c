@@ -262,10 +262,8 @@ static long vmm_init(struct tvmm_handoff *h)
 	iommu_init(); /* DMA protection (iommu/vtd.c), measured by tpm_init */
 	tpm_init();   /* emulated late launch: PCR17 and the TPM event log (tpm/tpm.c) */
 	rc = vmm.ops->init();
-	if (rc) {
-		iommu_release(); /* its tables are in memory the loader frees now */
-		return rc;
-	}
+	if (rc)
+		return rc; /* the loader's RELEASE turns DMA translation off before freeing */
 	vmm_log("%s backend; %u-level paging; identity map up to %#llx with %s pages; "
 		"nested table pages %llu",
 		vmm.ops->name, vmm.host.levels, (unsigned long long)vmm.phys_limit,
@@ -326,8 +324,6 @@ static long vmm_launch(uint32_t cpu, uint64_t guest_rsp, uint64_t guest_rip)
 /* Nothing may outlive the VMM's memory: DMA remapping goes off before the loader frees it. */
 static long vmm_release(void)
 {
-	if (!vmm.ready)
-		return TVMM_L_OK;
 	for (uint32_t i = 0; i < TVMM_MAX_CPUS; i++)
 		if (vmm.vcpus[i] && vmm.vcpus[i]->state == TVMM_CPU_RUNNING)
 			return TVMM_L_BUSY;

@@ -272,6 +272,11 @@ static int check_units(unsigned need, unsigned *levels, unsigned *max_level)
 		u->cap = vtd_read64(u->base, VTD_CAP);
 		u->ecap = vtd_read64(u->base, VTD_ECAP);
 		uint32_t sts = vtd_read32(u->base, VTD_GSTS);
+		/* Nothing there reads all ones: that is no unit, not a guest's translation. */
+		if (u->cap == ~0ull || !u->cap || sts == ~0u) {
+			refuse(TVMM_DMA_FAILED, "unsupported: no unit answers at %#llx", u->base);
+			return -1;
+		}
 		if (sts & (VTD_GCMD_TE | VTD_GCMD_IRE | VTD_GCMD_QIE)) {
 			refuse(TVMM_DMA_GUEST,
 			       (sts & VTD_GCMD_TE) ? "guest owns the IOMMU: translation on"
@@ -279,10 +284,6 @@ static int check_units(unsigned need, unsigned *levels, unsigned *max_level)
 				   ? "guest owns the IOMMU: interrupt remapping on"
 				   : "guest owns the IOMMU: queued invalidation on",
 			       0);
-			return -1;
-		}
-		if (u->cap == ~0ull || !u->cap) {
-			refuse(TVMM_DMA_FAILED, "unsupported: no unit answers at %#llx", u->base);
 			return -1;
 		}
 		unsigned l = vtd_levels(u->cap, need);
@@ -353,10 +354,10 @@ static bool enable_unit(struct unit *u)
 	vtd_write64(u->base, VTD_RTADDR, D.root_pa); /* TTM 00: legacy mode */
 	if (!gcmd(u, VTD_GCMD_SRTP, true))	     /* GSTS.RTPS: the pointer is latched */
 		return false;
-	if (!invalidate(u, true) || !gcmd(u, VTD_GCMD_TE, true))
+	if (!invalidate(u, true))
 		return false;
-	u->on = true;
-	return true;
+	u->on = true; /* from the write on: a late TE must still be turned off */
+	return gcmd(u, VTD_GCMD_TE, true);
 }
 
 /* On the VMM's page tables (vmm_on_host): program every unit. */
@@ -407,7 +408,7 @@ void iommu_init(void)
 	}
 	if (vmm_on_host(probe_on_host) || D.why[0])
 		goto out;
-	if (build_sl(probe_levels, probe_max) || hide_units()) {
+	if (build_sl(probe_levels, probe_max)) {
 		refuse(TVMM_DMA_FAILED, "unsupported: out of VMM memory for the tables", 0);
 		goto out;
 	}
@@ -415,6 +416,12 @@ void iommu_init(void)
 		if (!D.why[0])
 			refuse(TVMM_DMA_FAILED, "unsupported: could not enable", 0);
 		vmm_on_host(disable_on_host);
+		goto out;
+	}
+	/* Only now: a guest whose DMA is not protected keeps its view of the registers. */
+	if (hide_units()) {
+		refuse(TVMM_DMA_FAILED, "unsupported: out of VMM memory for the nested map", 0);
+		iommu_release();
 	}
 out:
 	if (D.state == TVMM_DMA_PROTECTED)
@@ -432,15 +439,20 @@ out:
 
 int iommu_release(void)
 {
-	if (D.state != TVMM_DMA_PROTECTED)
+	bool any = false;
+	for (uint32_t i = 0; i < D.nunits; i++)
+		any |= D.u[i].on;
+	if (!any)
 		return 0;
 	if (vmm_on_host(disable_on_host))
 		return -1;
 	for (uint32_t i = 0; i < D.nunits; i++)
 		if (D.u[i].on)
 			return -1;
-	D.state = TVMM_DMA_NONE;
-	tvmm_snprintf(D.why, sizeof(D.why), "released");
+	if (D.state == TVMM_DMA_PROTECTED) {
+		D.state = TVMM_DMA_NONE;
+		tvmm_snprintf(D.why, sizeof(D.why), "released");
+	}
 	return 0;
 }
 

@@ -81,8 +81,8 @@ struct vtd_fault {
 bool vtd_fault_decode(uint64_t lo, uint64_t hi, struct vtd_fault *f);
 
 /*
- * Second-level paging levels for a unit's SAGAW, the deepest first choice
- * that also covers `need_bits` of address; 0 if none fits.
+ * Second-level paging levels for a unit's SAGAW: the fewest levels it offers
+ * that cover `need_bits` of address; 0 if none fits.
  */
 unsigned vtd_levels(uint64_t cap, unsigned need_bits);
 
