@@ -162,6 +162,63 @@ static void on_runtime(struct vmmlog *v, const struct evlog_event *ev)
 		     ev->offset, ev->pcr, tag);
 }
 
+/* The dma event's text, exactly one of the forms docs/evidence.md lists; 0 or -1. */
+static int parse_dma(struct vmmlog *v, const uint8_t *t, uint32_t n)
+{
+	static const char prot[] = "dma: protected iommu=vt-d units=";
+	static const char unprot[] = "dma: unprotected reason=";
+	static const char *const reasons[] = {"no-iommu", "guest-owns-iommu", "unsupported"};
+	size_t l = sizeof(prot) - 1;
+	unsigned i;
+
+	/* N is one decimal digit 1..VMMLOG_DMA_MAX_UNITS: no sign, no leading zero. */
+	if (n == l + 1 && starts_with(t, n, prot) && t[l] >= '1' &&
+	    t[l] <= '0' + VMMLOG_DMA_MAX_UNITS) {
+		v->dma = VMMLOG_DMA_PROTECTED;
+		v->dma_iommu = "vt-d";
+		v->dma_units = (unsigned)(t[l] - '0');
+		return 0;
+	}
+	l = sizeof(unprot) - 1;
+	if (!starts_with(t, n, unprot))
+		return -1;
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		if (n - l == strlen(reasons[i]) && !memcmp(t + l, reasons[i], n - l)) {
+			v->dma = VMMLOG_DMA_UNPROTECTED;
+			v->dma_reason = reasons[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* At most one dma event, on the launch PCR after the launch and image events (the PCR's hash
+ * chain binds that order), its text one of the known forms and bound by its digest. Any
+ * broken rule leaves the state unknown and the log malformed. */
+static void on_dma(struct vmmlog *v, const struct evlog_event *ev, const uint8_t *t, uint32_t n)
+{
+	if (v->n_dma++ != 0) {
+		note(v->dma_err, "a second dma event at offset %zu", ev->offset);
+	} else {
+		v->dma_text = t;
+		v->dma_len = n;
+	}
+	if (ev->pcr != v->pcr_launch)
+		note(v->dma_err, "dma event at offset %zu on PCR %u, not the launch PCR %u",
+		     ev->offset, ev->pcr, v->pcr_launch);
+	else if (v->n_launch == 0 || v->n_image == 0)
+		note(v->dma_err, "dma event at offset %zu before the launch and image events",
+		     ev->offset);
+	if (v->n_dma == 1 && parse_dma(v, t, n) != 0)
+		note(v->dma_err, "dma event at offset %zu: its text is none of the known forms",
+		     ev->offset);
+	else if (!bound(t, n, ev->sha256))
+		note(v->dma_err, "dma event at offset %zu: digest is not the SHA-256 of its text",
+		     ev->offset);
+	if (v->dma_err[0])
+		v->dma = VMMLOG_DMA_NONE;
+}
+
 static void on_launch(struct vmmlog *v, const struct evlog_event *ev, const uint8_t *t, uint32_t n)
 {
 	static const char want[] = "launch: emulated-drtm";
@@ -176,6 +233,11 @@ void vmmlog_event(void *ctx, const struct evlog_event *ev)
 	const uint8_t *t;
 	uint32_t tag, n;
 
+	/* The dma event is placed by on_dma's rules, on whatever PCR it came. */
+	if (tagged(ev, &tag, &t, &n) == 0 && tag == VMMLOG_TAG_DMA) {
+		on_dma(v, ev, t, n);
+		return;
+	}
 	if (ev->pcr == v->pcr_runtime) {
 		on_runtime(v, ev);
 		return;

@@ -36,6 +36,10 @@ static unsigned nclaims;
 static const char *json_out;
 /* The VMM log's runtime events, once the violations claim has looked at them. */
 static const struct vmmlog *report;
+/* The dma claim: reported once the appraisal reached the VMM log (dma_log: the parsed log,
+ * NULL if there was none or it did not parse); required with --require-dma. */
+static int dma_reported, require_dma;
+static const struct vmmlog *dma_log;
 
 static void claim(const char *name, int result, const char *fmt, ...)
 {
@@ -98,6 +102,35 @@ static void json_violations(FILE *f, const struct vmmlog *v)
 	fprintf(f, "%s],\n", v->n_viol ? "\n  " : "");
 }
 
+/* "dma": what the VMM's dma event says: its own statement, measured into the launch PCR. */
+static void json_dma(FILE *f, const struct vmmlog *v)
+{
+	fprintf(f, "  \"dma\": {\"state\": ");
+	if (v && v->dma_err[0])
+		fprintf(f, "\"malformed\"");
+	else if (v && v->dma == VMMLOG_DMA_PROTECTED)
+		fprintf(f, "\"protected\", \"iommu\": \"%s\", \"units\": %u", v->dma_iommu,
+			v->dma_units);
+	else if (v && v->dma == VMMLOG_DMA_UNPROTECTED)
+		fprintf(f, "\"unprotected\", \"reason\": \"%s\"", v->dma_reason);
+	else
+		fprintf(f, "\"unknown\"");
+	fprintf(f, "},\n");
+}
+
+static void summary_dma(const struct vmmlog *v)
+{
+	if (v && v->dma_err[0])
+		fprintf(stderr, "; dma: malformed event");
+	else if (v && v->dma == VMMLOG_DMA_PROTECTED)
+		fprintf(stderr, "; dma: protected (%s, %u unit%s)", v->dma_iommu, v->dma_units,
+			v->dma_units == 1 ? "" : "s");
+	else if (v && v->dma == VMMLOG_DMA_UNPROTECTED)
+		fprintf(stderr, "; dma: unprotected (%s)", v->dma_reason);
+	else
+		fprintf(stderr, "; dma: unknown (%s)", v ? "no dma event" : "no VMM log read");
+}
+
 /* For the summary line: what the VMM said about violations, if the log was looked at. */
 static void summary_violations(const struct vmmlog *v)
 {
@@ -131,6 +164,8 @@ static int verdict(const char *what, const char *good, const char *bad)
 	}
 	fprintf(f, "{\n  \"version\": 1,\n  \"command\": \"%s\",\n  \"verdict\": \"%s\",\n", what,
 		bad_ ? bad : good);
+	if (dma_reported)
+		json_dma(f, dma_log);
 	if (report)
 		json_violations(f, report);
 	fprintf(f, "  \"claims\": [\n");
@@ -156,6 +191,8 @@ static int verdict(const char *what, const char *good, const char *bad)
 			if (claims[i].result == FAIL)
 				fprintf(stderr, " [%s: %s]", claims[i].name, claims[i].reason);
 	}
+	if (dma_reported)
+		summary_dma(dma_log);
 	summary_violations(report);
 	fprintf(stderr, "\n");
 	return bad_ ? 1 : 0;
@@ -740,6 +777,39 @@ static size_t append_fmt(char *out, size_t cap, size_t at, const char *fmt, ...)
 	return l < 0 ? at : at + (size_t)l < cap ? at + (size_t)l : cap - 1;
 }
 
+/* dma: the VMM's statement about DMA protection (v NULL: no VMM log, or one that does not
+ * parse). A malformed dma event always fails; anything but "protected" fails only with
+ * --require-dma, and is reported either way. */
+static void check_dma(const struct config *c, const struct vmmlog *v, const char *nolog)
+{
+	char r[REASON_MAX], t[200];
+
+	dma_reported = 1;
+	dma_log = v;
+	if (v && v->dma_err[0]) {
+		append_text(t, sizeof(t), 0, v->dma_text, v->dma_len < 120 ? v->dma_len : 120);
+		claim("dma", FAIL,
+		      "malformed dma event in the VMM log: %s (first one's text \"%s%s\")",
+		      v->dma_err, t, v->dma_len > 120 ? "..." : "");
+		return;
+	}
+	if (v && v->dma == VMMLOG_DMA_PROTECTED) {
+		claim("dma", PASS, "dma: protected iommu=%s units=%u", v->dma_iommu, v->dma_units);
+		return;
+	}
+	if (v && v->dma == VMMLOG_DMA_UNPROTECTED)
+		snprintf(r, sizeof(r), "the VMM says unprotected (%s)", v->dma_reason);
+	else if (v)
+		snprintf(r, sizeof(r), "no dma claim in the VMM log (no dma event on PCR %u)",
+			 c->pcr_launch);
+	else
+		snprintf(r, sizeof(r), "%s, so no dma claim", nolog);
+	if (require_dma)
+		claim("dma", FAIL, "DMA protection required; %s", r);
+	else
+		claim("dma", SKIP, "%s; not required (no --require-dma)", r);
+}
+
 static void check_lock(const struct config *c, const struct vmmlog *v)
 {
 	char r[REASON_MAX];
@@ -794,11 +864,17 @@ static void check_vmm_log(struct appraisal *a)
 		claim("vmm-log", c->require_vmm_log ? FAIL : SKIP, "no VMM event log");
 		if (c->require_lock)
 			claim("lock", FAIL, "no VMM event log, so no lock event");
+		if (require_dma)
+			check_dma(c, NULL, "no VMM event log");
+		dma_reported = 1;
 		return;
 	}
 	vmmlog_init(a->vl, c->pcr_launch, c->pcr_policy, c->pcr_runtime);
 	if (evlog_replay(s->data, s->len, &r, vmmlog_event, a->vl, err, sizeof(err))) {
 		claim("vmm-log", FAIL, "%s", err);
+		if (require_dma)
+			check_dma(c, NULL, "the VMM event log does not parse");
+		dma_reported = 1;
 		return;
 	}
 	/* The runtime PCR must be quoted when the lock is required or the log extends it, and
@@ -807,6 +883,7 @@ static void check_vmm_log(struct appraisal *a)
 		own |= runtime;
 	check_replay("vmm-log", &r, own, own | runtime, a->idx, a->n, a->e);
 	check_measured(c, a->vl);
+	check_dma(c, a->vl, NULL);
 	if (!(own & runtime)) {
 		claim("lock", SKIP, "require_lock = no and PCR %u is not quoted", c->pcr_runtime);
 		claim("violations", SKIP, "PCR %u is not quoted: violations unknown",
@@ -825,6 +902,8 @@ static void appraise_bundle(struct appraisal *a)
 	struct evlog_result r;
 
 	report = NULL;
+	dma_log = NULL;
+	dma_reported = 0;
 	if (!a->buf) {
 		claim("bundle-format", FAIL, "bundle larger than %u bytes", TVEV_MAX_BUNDLE);
 		return;
@@ -985,8 +1064,10 @@ static void usage(void)
 	    "  enroll --ek-cert F --ek-pub F --ak-pub F --ca-dir DIR --challenge OUT\n"
 	    "  enroll-finish --answer F\n"
 	    "  nonce                                  print a fresh nonce, record it as issued\n"
-	    "  appraise --nonce HEX --bundle F [--config F]\n"
-	    "  bench --nonce HEX --bundle F [--config F] [--iterations N]\n"
+	    "  appraise --nonce HEX --bundle F [--config F] [--require-dma]\n"
+	    "                                         --require-dma: untrusted unless the VMM's\n"
+	    "                                         log says DMA is protected\n"
+	    "  bench --nonce HEX --bundle F [--config F] [--require-dma] [--iterations N]\n"
 	    "                                         appraise N times (default 1000) without\n"
 	    "                                         using the nonce; print appraisals/s\n"
 	    "  export --bundle F --out-dir DIR        quote.msg/.sig/.pcrs, ak.pub for "
@@ -996,14 +1077,21 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"state", required_argument, NULL, 's'},	  {"json", required_argument, NULL, 'j'},
-	    {"ek-cert", required_argument, NULL, 'c'},	  {"ek-pub", required_argument, NULL, 'e'},
-	    {"ak-pub", required_argument, NULL, 'a'},	  {"ca-dir", required_argument, NULL, 'C'},
-	    {"challenge", required_argument, NULL, 'x'},  {"answer", required_argument, NULL, 'A'},
-	    {"nonce", required_argument, NULL, 'n'},	  {"bundle", required_argument, NULL, 'b'},
-	    {"config", required_argument, NULL, 'f'},	  {"out-dir", required_argument, NULL, 'o'},
-	    {"iterations", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"state", required_argument, NULL, 's'},
+					     {"json", required_argument, NULL, 'j'},
+					     {"ek-cert", required_argument, NULL, 'c'},
+					     {"ek-pub", required_argument, NULL, 'e'},
+					     {"ak-pub", required_argument, NULL, 'a'},
+					     {"ca-dir", required_argument, NULL, 'C'},
+					     {"challenge", required_argument, NULL, 'x'},
+					     {"answer", required_argument, NULL, 'A'},
+					     {"nonce", required_argument, NULL, 'n'},
+					     {"bundle", required_argument, NULL, 'b'},
+					     {"config", required_argument, NULL, 'f'},
+					     {"out-dir", required_argument, NULL, 'o'},
+					     {"iterations", required_argument, NULL, 'i'},
+					     {"require-dma", no_argument, NULL, 'D'},
+					     {NULL, 0, NULL, 0}};
 	const char *ek_cert = NULL, *ek_pub = NULL, *ak_pub = NULL, *ca_dir = NULL, *chal = NULL;
 	const char *answer = NULL, *nonce = NULL, *bundle = NULL, *config = NULL, *out = NULL;
 	const char *cmd;
@@ -1054,6 +1142,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			out = optarg;
+			break;
+		case 'D':
+			require_dma = 1;
 			break;
 		case 'i':
 			iterations = strtoul(optarg, &end, 10);

@@ -4,11 +4,14 @@
  * defines, and extends the same digests into the TPM at the given locality.
  *   tvev-mklog --tcti CONF [--locality 2] [--pcr-launch 17] [--pcr-policy 18]
  *              [--pcr-runtime 19] [--no-extend] (--image F --policy F | --append LOG)
- *              [--violation-first] [--lock] [--violations N] -o LOG
- * Events, in this order: launch, image, policy (unless --append, which starts from LOG's
- * bytes and extends only what it adds); with --violation-first one violation (rule 0) before
- * the lock, which the VMM never does; the lock; N violation classes (rules 1..N, class i
- * reporting count i). */
+ *              [--dma TEXT]... [--dma-pcr N] [--violation-first] [--lock] [--violations N]
+ *              -o LOG
+ * Events, in this order: launch, image (unless --append, which starts from LOG's bytes and
+ * extends only what it adds); one dma event per --dma, its data TEXT, its digest TEXT's SHA-256,
+ * on the launch PCR or --dma-pcr (the verifier accepts one, with a text docs/evidence.md lists:
+ * anything else makes malformed logs for tests); policy (unless --append); with --violation-first
+ * one violation (rule 0) before the lock, which the VMM never does; the lock; N violation classes
+ * (rules 1..N, class i reporting count i). */
 #include "util.h"
 
 #include <mbedtls/sha256.h>
@@ -80,7 +83,7 @@ static void event(struct buf *o, uint32_t pcr, uint32_t tag, const char *text, u
 	}
 }
 
-/* Text events (launch, lock) are bound by their digest: SHA-256 of the text. */
+/* Text events (launch, dma, lock) are bound by their digest: SHA-256 of the text. */
 static void text_event(struct buf *o, uint32_t pcr, uint32_t tag, const char *text)
 {
 	uint8_t d[32];
@@ -170,7 +173,8 @@ static int usage(void)
 	    "usage: tvev-mklog --tcti CONF [--locality N] [--pcr-launch N] [--pcr-policy N]\n"
 	    "                  [--pcr-runtime N] [--no-extend] (--image F --policy F | --append "
 	    "LOG)\n"
-	    "                  [--violation-first] [--lock] [--violations N] -o LOG\n");
+	    "                  [--dma TEXT]... [--dma-pcr N] [--violation-first] [--lock]\n"
+	    "                  [--violations N] -o LOG\n");
 	return 2;
 }
 
@@ -188,13 +192,16 @@ int main(int argc, char **argv)
 					     {"violation-first", no_argument, NULL, 'f'},
 					     {"lock", no_argument, NULL, 'k'},
 					     {"violations", required_argument, NULL, 'v'},
+					     {"dma", required_argument, NULL, 'd'},
+					     {"dma-pcr", required_argument, NULL, 'D'},
 					     {NULL, 0, NULL, 0}};
 	static const char lock[] =
 	    "lock: policy=tvev-test rules=3 ranges=1 contents-sha256="
 	    "0000000000000000000000000000000000000000000000000000000000000000"
 	    " 0x1000000+0xe00000:rx:deny";
 	const char *tcti_conf = NULL, *image = NULL, *policy = NULL, *out = NULL, *append = NULL;
-	unsigned locality = 2, pl = 17, pp = 18, pr = 19, nviol = 0, i;
+	unsigned locality = 2, pl = 17, pp = 18, pr = 19, pd = 24, nviol = 0, ndma = 0, i;
+	const char *dma[4];
 	int do_lock = 0, viol_first = 0, c;
 	uint8_t d[32];
 	struct buf *o = calloc(1, sizeof(*o));
@@ -238,6 +245,14 @@ int main(int argc, char **argv)
 		case 'v':
 			nviol = (unsigned)atoi(optarg);
 			break;
+		case 'd':
+			if (ndma == sizeof(dma) / sizeof(dma[0]))
+				return usage();
+			dma[ndma++] = optarg;
+			break;
+		case 'D':
+			pd = (unsigned)atoi(optarg);
+			break;
 		case 'o':
 			out = optarg;
 			break;
@@ -246,8 +261,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!o || !out || (!append && (!image || !policy)) || pl > 23 || pp > 23 || pr > 23 ||
-	    locality > 4 || nviol > 1000 || (extend && !tcti_conf))
+	    locality > 4 || nviol > 1000 || (extend && !tcti_conf) || (pd != 24 && pd > 23))
 		return usage();
+	if (pd == 24)
+		pd = pl;
 	if (extend && open_tpm(tcti_conf, locality, &tcti))
 		return 1;
 	if (append) {
@@ -257,6 +274,10 @@ int main(int argc, char **argv)
 		text_event(o, pl, 0x54560003, "launch: emulated-drtm");
 		hash_file(image, d);
 		event(o, pl, 0x54560001, "thinvmm image", 13, d);
+	}
+	for (i = 0; i < ndma; i++)
+		text_event(o, pd, 0x54560006, dma[i]);
+	if (!append) {
 		hash_file(policy, d);
 		event(o, pp, 0x54560002, "thinvmm policy", 14, d);
 	}

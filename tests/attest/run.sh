@@ -72,9 +72,11 @@ wrong_ref() {
 }
 
 # appraise_expect NAME BUNDLE NONCE WANT_RC [CLAIM]: with WANT_RC 1, CLAIM must be failed.
+# $AOPTS: more appraise options (e.g. --require-dma).
 appraise_expect() {
     local name=$1 bundle=$2 nonce=$3 want=$4 claim=${5:-} rc
-    V appraise --nonce "$nonce" --bundle "$bundle" --config "${CONF:-$W/ref.conf}" \
+    # shellcheck disable=SC2086
+    V appraise --nonce "$nonce" --bundle "$bundle" --config "${CONF:-$W/ref.conf}" ${AOPTS:-} \
         --json "$W/$name.json" 2>"$W/err"
     rc=$?
     if [ "$rc" != "$want" ]; then
@@ -97,6 +99,30 @@ violations() {
     python3 -c 'import json, sys
 for v in json.load(open(sys.argv[1]))["violations"]:
     print(v["count"], v["class"])' "$1" 2>&1
+}
+
+# dma_is NAME JSON WANT: the verdict's "dma" object, compact with sorted keys, is WANT.
+dma_is() {
+    local got
+    got=$(python3 -c 'import json, sys
+print(json.dumps(json.load(open(sys.argv[1])).get("dma", "absent"), sort_keys=True, separators=(",", ":")))' "$2" 2>&1)
+    if [ "$got" = "$3" ]; then ok "$1"; else bad "$1" "dma is $got, want $3"; fi
+}
+
+# err_has NAME TEXT: the last appraisal's stderr (summary line) contains TEXT.
+err_has() {
+    if grep -qF -- "$2" "$W/err"; then ok "$1"; else bad "$1" "no '$2' in: $(cat "$W/err")"; fi
+}
+
+# dma_boot NAME [tvev-mklog options]: a new boot (PCR17-19 at all-FF again) whose VMM log has
+# launch, image, the given dma events, policy and lock; then a quote into $W/NAME.tvev.
+dma_boot() {
+    local name=$1
+    shift
+    reboot_tpm
+    "$B/tvev-mklog" --tcti "$TCTI" --image "$W/thinvmm.bin" --policy "$W/policy.bin" --lock \
+        "$@" -o "$W/vmm.log" || bad "tvev-mklog $*"
+    quote "$name"
 }
 
 # ---- the TPM ----
@@ -235,6 +261,18 @@ appraise_expect "no VMM event log" "$W/nolog.tvev" "$N" 1 vmm-log
 appraise_expect "good evidence still trusted after the negatives" "$W/good.tvev" "$(cat "$W/good.nonce")" 1 nonce-fresh
 quote good2
 appraise_expect "a fresh good quote is trusted" "$W/good2.tvev" "$(cat "$W/good2.nonce")" 0
+# An older VMM log, without a dma event: reported as unknown, fails only when required.
+dma_is "  ... no dma event: JSON dma state unknown" "$W/a fresh good quote is trusted.json" '{"state":"unknown"}'
+claim_is "  ... and the dma claim is skipped" "$W/a fresh good quote is trusted.json" dma skip
+err_has "  ... the summary line says dma: unknown" "; dma: unknown (no dma event)"
+quote nodma
+AOPTS=--require-dma appraise_expect "no dma event, --require-dma" "$W/nodma.tvev" "$(cat "$W/nodma.nonce")" 1 dma
+err_has "  ... the reason says there is no dma claim" "[dma: DMA protection required; no dma claim in the VMM log"
+dma_is "  ... JSON dma state unknown" "$W/no dma event, --require-dma.json" '{"state":"unknown"}'
+N=$(V nonce)
+A quote --nonce "$N" --pcrs "$PCRS" -o "$W/nolog2.tvev" 2>/dev/null
+AOPTS=--require-dma appraise_expect "no VMM event log, --require-dma" "$W/nolog2.tvev" "$N" 1 dma
+dma_is "  ... JSON dma state unknown" "$W/no VMM event log, --require-dma.json" '{"state":"unknown"}'
 
 # ---- the lock event and violations on PCR19 ----
 quote lockflip && python3 "$EDIT" "$W/lockflip.tvev" "$W/lockflipx.tvev" flipstr 8 policy=tvev-test 7
@@ -297,6 +335,76 @@ appraise_expect "a violation before the lock" "$W/vfirst.tvev" "$(cat "$W/vfirst
 claim_is "  ... though the log replays" "$W/a violation before the lock.json" vmm-log pass
 if grep -q 'no lock event before it' "$W/err"; then ok "  ... named as out of order"; else
     bad "violation order" "$(cat "$W/err")"; fi
+
+# ---- the dma event (PCR17, after the image event): the VMM's statement on DMA protection ----
+dma_boot dmaprot --dma "dma: protected iommu=vt-d units=1"
+if tpm2_eventlog "$W/vmm.log" >"$W/eventlog3.yaml" 2>&1 && [ "$(grep -c 'PCRIndex: 17' "$W/eventlog3.yaml")" = 3 ]; then
+    ok "tpm2_eventlog parses the log with the dma event"
+else
+    bad "tpm2_eventlog parses the log with the dma event" "see $W/eventlog3.yaml"
+fi
+J="$W/dma protected, --require-dma.json"
+AOPTS=--require-dma appraise_expect "dma protected, --require-dma" "$W/dmaprot.tvev" "$(cat "$W/dmaprot.nonce")" 0
+claim_is "  ... the log with the dma event replays" "$J" vmm-log pass
+claim_is "  ... the dma claim passes" "$J" dma pass
+dma_is "  ... JSON dma: protected, vt-d, 1 unit" "$J" '{"iommu":"vt-d","state":"protected","units":1}'
+err_has "  ... the summary line says dma: protected" "; dma: protected (vt-d, 1 unit)"
+quote dmaprot2
+appraise_expect "dma protected, no --require-dma" "$W/dmaprot2.tvev" "$(cat "$W/dmaprot2.nonce")" 0
+dma_is "  ... JSON dma: protected" "$W/dma protected, no --require-dma.json" '{"iommu":"vt-d","state":"protected","units":1}'
+# The text is bound by the digest: "units=1" made "units=2" still replays, but is not bound.
+quote dmaflip && python3 "$EDIT" "$W/dmaflip.tvev" "$W/dmaflipx.tvev" replace 8 units=1 units=2
+appraise_expect "dma text changed in the bundle (units=2)" "$W/dmaflipx.tvev" "$(cat "$W/dmaflip.nonce")" 1 dma
+claim_is "  ... though the log replays" "$W/dma text changed in the bundle (units=2).json" vmm-log pass
+err_has "  ... named as not bound by its digest" "digest is not the SHA-256 of its text"
+dma_is "  ... JSON dma state malformed" "$W/dma text changed in the bundle (units=2).json" '{"state":"malformed"}'
+dma_boot dmaprot8 --dma "dma: protected iommu=vt-d units=8"
+AOPTS=--require-dma appraise_expect "dma protected with 8 units, --require-dma" "$W/dmaprot8.tvev" "$(cat "$W/dmaprot8.nonce")" 0
+dma_is "  ... JSON dma: 8 units" "$W/dma protected with 8 units, --require-dma.json" '{"iommu":"vt-d","state":"protected","units":8}'
+for r in no-iommu guest-owns-iommu unsupported; do
+    dma_boot "dma-$r" --dma "dma: unprotected reason=$r"
+    J="$W/dma unprotected ($r), --require-dma.json"
+    AOPTS=--require-dma appraise_expect "dma unprotected ($r), --require-dma" "$W/dma-$r.tvev" "$(cat "$W/dma-$r.nonce")" 1 dma
+    err_has "  ... the reason says what the VMM said" "[dma: DMA protection required; the VMM says unprotected ($r)]"
+    claim_is "  ... the only failed claim is dma (vmm-log passes)" "$J" vmm-log pass
+    if [ "$(grep -c '"result": "fail"' "$J")" = 1 ]; then ok "  ... no other claim fails"; else
+        bad "  ... no other claim fails" "$(grep '"result": "fail"' "$J")"; fi
+    dma_is "  ... JSON dma: unprotected, $r" "$J" "{\"reason\":\"$r\",\"state\":\"unprotected\"}"
+    quote "dma-$r-2"
+    appraise_expect "dma unprotected ($r), no --require-dma" "$W/dma-$r-2.tvev" "$(cat "$W/dma-$r-2.nonce")" 0
+    claim_is "  ... reported, the dma claim skipped" "$W/dma unprotected ($r), no --require-dma.json" dma skip
+    dma_is "  ... JSON dma: unprotected, $r" "$W/dma unprotected ($r), no --require-dma.json" "{\"reason\":\"$r\",\"state\":\"unprotected\"}"
+    err_has "  ... the summary line says dma: unprotected ($r)" "; dma: unprotected ($r)"
+done
+# Malformed: the log is rejected (dma fails) with or without --require-dma.
+i=0
+for t in "dma: protected iommu=vt-d units=9" "dma: protected iommu=vt-d units=0" "dma: protected iommu=amd-vi units=1" \
+    "dma: protected iommu=vt-d units=01" "dma: unprotected reason=no-iommu " "dma: unprotected" "dma: unprotected reason=other" \
+    "DMA: unprotected reason=no-iommu"; do
+    i=$((i + 1))
+    dma_boot "dmabad$i" --dma "$t"
+    J="$W/malformed dma text '$t'.json"
+    appraise_expect "malformed dma text '$t'" "$W/dmabad$i.tvev" "$(cat "$W/dmabad$i.nonce")" 1 dma
+    if grep -q '"claim": "dma", "result": "fail", "reason": "malformed dma event in the VMM log: .*none of the known forms' "$J"; then
+        ok "  ... named as malformed"; else bad "  ... named as malformed" "$(cat "$W/err")"; fi
+    dma_is "  ... JSON dma state malformed" "$J" '{"state":"malformed"}'
+done
+dma_boot dmadup --dma "dma: unprotected reason=no-iommu" --dma "dma: unprotected reason=no-iommu"
+appraise_expect "two dma events" "$W/dmadup.tvev" "$(cat "$W/dmadup.nonce")" 1 dma
+claim_is "  ... though the log replays" "$W/two dma events.json" vmm-log pass
+err_has "  ... named as a second dma event" "a second dma event at offset"
+dma_is "  ... JSON dma state malformed" "$W/two dma events.json" '{"state":"malformed"}'
+dma_boot dmadup2 --dma "dma: protected iommu=vt-d units=1" --dma "dma: unprotected reason=no-iommu"
+AOPTS=--require-dma appraise_expect "two dma events (protected, then unprotected), --require-dma" \
+    "$W/dmadup2.tvev" "$(cat "$W/dmadup2.nonce")" 1 dma
+for p in 18 19; do
+    dma_boot "dmapcr$p" --dma "dma: protected iommu=vt-d units=1" --dma-pcr "$p"
+    J="$W/dma event on PCR $p.json"
+    AOPTS=--require-dma appraise_expect "dma event on PCR $p" "$W/dmapcr$p.tvev" "$(cat "$W/dmapcr$p.nonce")" 1 dma
+    claim_is "  ... though the log replays" "$J" vmm-log pass
+    err_has "  ... named as on the wrong PCR" "on PCR $p, not the launch PCR 17"
+    dma_is "  ... JSON dma state malformed" "$J" '{"state":"malformed"}'
+done
 
 # ---- usage errors ----
 run "appraise without --bundle is a usage error (exit 2)" 2 V appraise --nonce 00

@@ -15,10 +15,13 @@
 #   att_extract CHANNEL DIR      every bundle the guest sent: DIR/NAME.tvev, NAME printed for each
 #                                one whose SHA-256 matched (transport check, not attestation)
 #   att_appraise NAME BUNDLE NONCE CONF [STATE]   DIR/NAME.json, DIR/NAME.summary; exit status
-#                                of thinvmm-verifier appraise (0 trusted, 1 untrusted, 2 error)
+#                                of thinvmm-verifier appraise (0 trusted, 1 untrusted, 2 error);
+#                                $ATT_OPTS: more appraise options (e.g. --require-dma)
 #   att_claim JSON CLAIM         "RESULT REASON" of one claim (RESULT absent if not there)
-#   att_show NAME                the verifier's summary line, the key claims and the violation
-#                                classes, indented
+#   att_dma JSON                 the verdict's "dma" object, compact with sorted keys
+#                                ({"reason":"no-iommu","state":"unprotected"}), or "absent"
+#   att_show NAME                the verifier's summary line, the key claims, the dma claim and
+#                                the violation classes, indented
 # Failures set ATT_WHY. The file channel: the guest's third serial port (COM3, ttyS2 in the
 # guest, tests/guest/scenario-attest.sh) written to a host file; bundles travel as base64 between
 # "TVMM-BUNDLE-BEGIN NAME" and "TVMM-BUNDLE-END NAME SHA256", out of the kernel console's way.
@@ -97,8 +100,9 @@ att_extract() {
 }
 
 att_appraise() {
+    # shellcheck disable=SC2086
     "$ATT_VERIFIER" appraise --state "${5:-$ATT_W/verifier}" --nonce "$3" --bundle "$2" \
-        --config "$4" --json "$ATT_W/$1.json" 2>"$ATT_W/$1.summary"
+        --config "$4" ${ATT_OPTS:-} --json "$ATT_W/$1.json" 2>"$ATT_W/$1.summary"
 }
 
 att_claim() {
@@ -118,13 +122,24 @@ else:
 PY
 }
 
+att_dma() {
+    python3 - "$1" <<'PY'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1])).get("dma", "absent")
+except Exception as e:  # no verdict at all
+    d = "absent (%s)" % e
+print(json.dumps(d, sort_keys=True, separators=(",", ":")))
+PY
+}
+
 att_show() {
     # The verifier's own one-line summary (cut: the claims and classes below carry the rest).
     awk '{ print "    " (length($0) > 150 ? substr($0, 1, 147) "..." : $0) }' "$ATT_W/$1.summary"
     python3 - "$ATT_W/$1.json" <<'PY'
 import json, sys
 KEY = ["nonce-fresh", "signature", "pcr-digest", "clock", "vmm-log", "launch", "vmm-image",
-       "policy", "lock", "violations", "firmware-log"]
+       "policy", "dma", "lock", "violations", "firmware-log"]
 try:
     v = json.load(open(sys.argv[1]))
 except Exception as e:
@@ -133,6 +148,10 @@ except Exception as e:
 for c in v["claims"]:
     if c["claim"] in KEY:
         print("      %-12s %-4s  %s" % (c["claim"], c["result"], c["reason"][:100]))
+d = v.get("dma")
+if d:
+    print("        dma (the VMM's own statement, measured at launch): %s" %
+          " ".join("%s=%s" % (k, d[k]) for k in ("state", "iommu", "units", "reason") if k in d))
 for x in v.get("violations", []):
     print("        violation class, %d hit(s): %s" % (x["count"], x["class"]))
 PY

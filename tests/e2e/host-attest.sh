@@ -8,7 +8,9 @@
 #                                    writes to ARGSFILE the extra tests/e2e/qemu.sh arguments
 #                                    (-S the state, -a the nonces, the file channel)
 #   host-attest.sh post OUTDIR QRC   after it: take the bundles from the channel, appraise them
-#                                    with thinvmm-verifier, the negatives, tpm2_checkquote, and a
+#                                    with thinvmm-verifier, the dma claim the row's machine calls
+#                                    for (with and without --require-dma), the negatives,
+#                                    tpm2_checkquote, and a
 #                                    second short boot on the same TPM (a quote from before a
 #                                    reboot must fail `clock`). Prints PASS/FAIL lines, then
 #                                    "N passed, M failed".
@@ -143,6 +145,33 @@ if [ -f "$BUNDLES/q1.tvev" ] && off=$(fw_digest_offset "$BUNDLES/q1.tvev"); then
     python3 "$REPO_ROOT/tests/attest/tvev_edit.py" "$BUNDLES/q1.tvev" "$BUNDLES/q1-fwflip.tvev" flip 7 "$off"
 fi
 neg "firmware-log-byte-flipped" firmware-log "$CONF" "$BUNDLES/q1-fwflip.tvev"
+
+# ---- the dma claim: the VMM's own statement, measured into PCR17 at launch ----
+# No IOMMU in the machine: unprotected (no-iommu); an IOMMU the guest kernel uses (qemu.sh -I,
+# intel_iommu=on): unprotected (guest-owns-iommu). Every quote of the boot says the same.
+case " ${TVMM_E2E_PLATFORM_ARGS:-} " in
+    *" -I "*) DMA_REASON=guest-owns-iommu ;;
+    *) DMA_REASON=no-iommu ;;
+esac
+DMA_WANT="{\"reason\":\"$DMA_REASON\",\"state\":\"unprotected\"}"
+for q in q0-before-lock-untrusted q1-locked-trusted q2-after-attack-untrusted; do
+    got=$(att_dma "$H/$q.json")
+    if [ "$got" = "$DMA_WANT" ]; then pass "dma-claim-${q%%-*} ($got)"; else
+        fail "dma-claim-${q%%-*}" "verdict's dma is $got, want $DMA_WANT"; fi
+done
+got=$(att_claim "$H/q1-locked-trusted.json" dma)
+case "$got" in
+    "skip "*"the VMM says unprotected ($DMA_REASON)"*) pass "dma-not-required-q1 (claim skipped: reported only)" ;;
+    *) fail "dma-not-required-q1" "dma claim without --require-dma: '$got', want skip naming $DMA_REASON" ;;
+esac
+# --require-dma: the same trusted evidence (q1) becomes untrusted, the dma check named.
+ATT_OPTS=--require-dma neg "q1-require-dma" dma "$CONF"
+got=$(att_claim "$H/q1-require-dma.json" dma)
+case "$got" in
+    "fail DMA protection required; the VMM says unprotected ($DMA_REASON)"*) pass "q1-require-dma-reason" ;;
+    *) fail "q1-require-dma-reason" "dma claim '$got', want the VMM's unprotected ($DMA_REASON)" ;;
+esac
+
 expect "q1-nonce-again" "$BUNDLES/q1.tvev" "$N1" 1 nonce-fresh
 
 # ---- tpm2_checkquote (tpm2-tools) on the same quote and a tampered one ----
