@@ -101,6 +101,12 @@ $(B)/guest/tvmm_probe.ko: $(wildcard tests/guest/probe/*.c tests/guest/probe/Kbu
 	$(MAKE) -C $(KDIR) M=$(abspath $(B)/probe) TVMM_INCLUDE=$(abspath thinvmm/include) modules
 	cp $(B)/probe/tvmm_probe.ko $@
 
+$(B)/guest/tvmm_dma.ko: $(wildcard tests/guest/edu/*.c tests/guest/edu/Kbuild) $(VMM_HDR) | $(B)/kernel/VERSION
+	@mkdir -p $(B)/edu $(B)/guest
+	cp -r tests/guest/edu/. $(B)/edu/
+	$(MAKE) -C $(KDIR) M=$(abspath $(B)/edu) TVMM_INCLUDE=$(abspath thinvmm/include) modules
+	cp $(B)/edu/tvmm_dma.ko $@
+
 $(B)/guest/thinvmm-ctl: loader/linux/thinvmm-ctl.c thinvmm/include/thinvmm/abi.h loader/linux/uapi/thinvmm_ioctl.h \
 	loader/linux/uapi/thinvmm_tpmlog.h
 	@mkdir -p $(dir $@)
@@ -110,7 +116,7 @@ $(B)/guest/tvmm-sigcheck: tests/guest/sigcheck.c thinvmm/include/thinvmm/abi.h
 	@mkdir -p $(dir $@)
 	gcc $(GUEST_CFLAGS) $< -o $@
 
-guest: $(B)/guest/thinvmm-ctl $(B)/guest/tvmm-sigcheck $(B)/guest/tvmm_probe.ko \
+guest: $(B)/guest/thinvmm-ctl $(B)/guest/tvmm-sigcheck $(B)/guest/tvmm_probe.ko $(B)/guest/tvmm_dma.ko \
 	$(B)/guest/thinvmm-agent $(patsubst policy/%.pol,$(B)/guest/%.bin,$(wildcard policy/*.pol))
 
 # The attestation agent and verifier (attest/Makefile). The agent runs in the guest too,
@@ -166,4 +172,4 @@ format-check:
 	clang-format --dry-run -Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf $(B)/policy $(B)/thinvmm $(B)/ext $(B)/loader $(B)/probe $(B)/guest $(B)/attest $(B)/unit $(B)/fuzz $(B)/e2e $(B)/bench
+	rm -rf $(B)/policy $(B)/thinvmm $(B)/ext $(B)/loader $(B)/probe $(B)/edu $(B)/guest $(B)/attest $(B)/unit $(B)/fuzz $(B)/e2e $(B)/bench

@@ -14,6 +14,14 @@
 #   -q            quiet: do not echo the guest console on stdout
 #   -I            an Intel IOMMU (VT-d: DMAR table, interrupt remapping) that the guest kernel
 #                 uses (intel_iommu=on); thinvmm itself does not program it
+#   -V            an Intel IOMMU (VT-d, with interrupt remapping) that the guest kernel leaves
+#                 alone (intel_iommu=off intremap=off): thinvmm may take it for DMA protection
+#   -E            QEMU's edu PCI device, DMA-capable below 4 GiB (dma_mask=0xffffffff), for
+#                 tests/guest/edu/tvmm_dma.ko
+#   -D            two fresh 64 MiB sparse raw disks in OUTDIR: disk-virtio.img on virtio-blk-pci
+#                 (iommu_platform=on, so its DMA goes through an IOMMU like any other device's)
+#                 and disk-ahci.img on q35's AHCI; the guest's /init loads their drivers
+#                 (tvmm.modules=, tests/env/initramfs.sh)
 #   -F FIRMWARE   bios (default: QEMU's SeaBIOS) or uefi (Debian's OVMF, OVMF_CODE_4M.fd read-only
 #                 and a fresh copy of OVMF_VARS_4M.fd in OUTDIR; the kernel still comes from -k,
 #                 loaded by OVMF through fw_cfg and started by its EFI stub)
@@ -41,8 +49,8 @@ log() { printf '%s: %s\n' "$ME" "$*" >&2; }
 
 INITRD="" SCENARIO="" OUTDIR="$REPO_ROOT/build/e2e/manual" SMP=2 CPU=max MEM=1G
 APPEND_EXTRA="" TIMEOUT=300 KERNEL="$REPO_ROOT/build/kernel/vmlinuz" QUIET=0 SWTPM=0 TPMSTATE=""
-FIRMWARE=bios OVMF_DIR=${TVMM_OVMF_DIR:-/usr/share/OVMF} IOMMU=0 TPMDEV=tpm-tis
-while getopts ':i:n:o:s:c:m:a:t:k:qIF:CTS:h' opt; do
+FIRMWARE=bios OVMF_DIR=${TVMM_OVMF_DIR:-/usr/share/OVMF} IOMMU=0 TPMDEV=tpm-tis VTD=0 EDU=0 DISKS=0
+while getopts ':i:n:o:s:c:m:a:t:k:qIVEDF:CTS:h' opt; do
     case "$opt" in
         i) INITRD=$OPTARG ;;
         n) SCENARIO=$OPTARG ;;
@@ -55,6 +63,9 @@ while getopts ':i:n:o:s:c:m:a:t:k:qIF:CTS:h' opt; do
         k) KERNEL=$OPTARG ;;
         q) QUIET=1 ;;
         I) IOMMU=1 ;;
+        V) VTD=1 ;;
+        E) EDU=1 ;;
+        D) DISKS=1 ;;
         C) TPMDEV=tpm-crb ;;
         F) FIRMWARE=$OPTARG ;;
         T) SWTPM=1 ;;
@@ -84,6 +95,7 @@ case "$FIRMWARE" in
 esac
 
 case "$SCENARIO" in tpm|tpm-*) SWTPM=1 ;; esac
+[ "$IOMMU" -eq 0 ] || [ "$VTD" -eq 0 ] || die "-I (the guest uses the IOMMU) and -V (the guest leaves it alone) exclude each other"
 
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
@@ -103,6 +115,13 @@ if [ "$IOMMU" -eq 1 ]; then
     APPEND="$APPEND intel_iommu=on"
     MACHINE=q35,kernel-irqchip=split
 fi
+if [ "$VTD" -eq 1 ]; then
+    APPEND="$APPEND intel_iommu=off intremap=off"
+    MACHINE=q35,kernel-irqchip=split
+fi
+# The disks' drivers are modules of the Debian kernel, carried in the initramfs; /init loads
+# these (and what they need) before the scenario runs.
+[ "$DISKS" -eq 0 ] || APPEND="$APPEND tvmm.modules=virtio_pci,virtio_blk,ahci,sd_mod"
 
 # No -nographic: it would put a monitor/serial mux on stdio. Everything goes to files instead,
 # so nothing needs a tty. The first -serial is COM1 (ttyS0), the second COM2 (0x2f8).
@@ -111,7 +130,21 @@ QEMU=(qemu-system-x86_64 -M "$MACHINE" -accel tcg -cpu "$CPU" -smp "$SMP" -m "$M
       -serial "file:$CONSOLE" -serial "file:$VMMLOG"
       -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND"
       "${EXTRA_QEMU[@]}")
-[ "$IOMMU" -eq 0 ] || QEMU+=(-device intel-iommu,intremap=on)
+# QEMU wants the IOMMU ahead of the PCI devices it translates for: it comes first.
+devs=()
+[ "$IOMMU" -eq 0 ] && [ "$VTD" -eq 0 ] || devs+=(-device "intel-iommu,intremap=on")
+[ "$EDU" -eq 0 ] || devs+=(-device "edu,dma_mask=0xffffffff")
+if [ "$DISKS" -eq 1 ]; then
+    for d in virtio ahci; do
+        rm -f "$OUTDIR/disk-$d.img"
+        truncate -s 64M "$OUTDIR/disk-$d.img"
+    done
+    devs+=(-drive "if=none,id=dvirtio,format=raw,file=$OUTDIR/disk-virtio.img"
+           -device "virtio-blk-pci,drive=dvirtio,iommu_platform=on,disable-legacy=on,serial=tvmm-virtio"
+           -drive "if=none,id=dahci,format=raw,file=$OUTDIR/disk-ahci.img"
+           -device "ide-hd,drive=dahci,bus=ide.0,serial=tvmm-ahci")
+fi
+[ "${#devs[@]}" -eq 0 ] || QEMU=("${QEMU[@]:0:1}" "${devs[@]}" "${QEMU[@]:1}")
 if [ "$FIRMWARE" = uefi ]; then
     # The variable store is written by OVMF: a fresh copy per boot, never the system's file.
     cp "$OVMF_DIR/OVMF_VARS_4M.fd" "$OUTDIR/ovmf-vars.fd"

@@ -12,6 +12,10 @@
 #   tvmm.scenario=NAME   run /opt/thinvmm/scenario-NAME.sh, print "TVMM-E2E: done", poweroff -f
 #                        (without it: an interactive shell on the console)
 #   tvmm.shell=1         after the scenario, a shell instead of the poweroff
+#   tvmm.modules=A,B     insmod these kernel modules (with what they depend on, in order) before
+#                        the scenario: the guest kernel's modules listed in KMODS below are in
+#                        /lib/modules/<ver>/, taken from Debian's linux-image-<ver> package (fetched
+#                        once with apt-get download and kept in build/kernel/modules/<ver>/)
 # Scenario scripts print "TVMM-TEST: PASS name" / "TVMM-TEST: FAIL name reason" (tests/guest/lib.sh).
 #
 # Output is reproducible for identical inputs: sorted cpio, root-owned, fixed mtimes
@@ -74,6 +78,28 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts 2>/dev/null
 hostname tvmm-guest
+
+# Kernel modules the command line asks for: each with its dependencies, listed in load order by
+# tests/env/initramfs.sh in /lib/modules/<ver>/load/<name>.
+for arg in $(cat /proc/cmdline); do
+    case "$arg" in
+        tvmm.modules=*)
+            for m in $(echo "${arg#tvmm.modules=}" | tr ',' ' '); do
+                lst=/lib/modules/$(uname -r)/load/$m
+                if [ ! -f "$lst" ]; then
+                    echo "TVMM-E2E: warning: no kernel module $m in the initramfs"
+                    continue
+                fi
+                while read -r ko; do
+                    grep -q "^$(basename "$ko" .ko | tr - _) " /proc/modules && continue
+                    insmod "$ko" || echo "TVMM-E2E: warning: insmod $ko failed"
+                done <"$lst"
+                echo "TVMM-E2E: loaded kernel module $m"
+            done
+            # Let the drivers find their devices before the scenario looks.
+            sleep 2 ;;
+    esac
+done
 
 scenario=""
 shell_after=0
@@ -156,6 +182,57 @@ for x in "$@"; do
     copy_into_opt "$x"
 done
 find "$STAGE/opt/thinvmm" -maxdepth 1 -name '*.sh' -type f -exec chmod 755 {} +
+
+# --- the guest kernel's own modules (drivers the e2e machines' extra devices need) ------------
+# Debian builds these as modules; build/kernel/ has only the kernel image (tests/env/kernel.sh),
+# so they come from the same linux-image-<ver> package, fetched here once and kept.
+KMODS=(virtio_pci virtio_blk ahci sd_mod)
+KVER=$(tr -d ' \n' <"$REPO_ROOT/build/kernel/VERSION" 2>/dev/null || true)
+KMOD_CACHE=$REPO_ROOT/build/kernel/modules/$KVER
+kmods_fetch() {  # fill $KMOD_CACHE with KMODS and their dependencies (flat, .ko files)
+    local tmp m f deps todo=("${KMODS[@]}") seen=" "
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/tvmm-kmods.XXXXXX")
+    log "fetching linux-image-$KVER for its modules (${KMODS[*]})"
+    if ! (cd "$tmp" && apt-get download -q "linux-image-$KVER" 2> >(grep -v 'unsandboxed as root' >&2)) ||
+        ! dpkg-deb -x "$tmp"/linux-image-"$KVER"_*.deb "$tmp/root"; then
+        rm -rf "$tmp"
+        return 1
+    fi
+    mkdir -p "$KMOD_CACHE.new"
+    while [ "${#todo[@]}" -gt 0 ]; do
+        m=${todo[0]} todo=("${todo[@]:1}")
+        case "$seen" in *" $m "*) continue ;; esac
+        seen="$seen$m "
+        f=$(find "$tmp/root/lib/modules/$KVER" \( -name "$m.ko" -o -name "${m//_/-}.ko" -o -name "${m//-/_}.ko" \) | head -n 1)
+        [ -n "$f" ] || { log "module $m not in linux-image-$KVER"; rm -rf "$tmp" "$KMOD_CACHE.new"; return 1; }
+        cp "$f" "$KMOD_CACHE.new/"
+        deps=$(modinfo -F depends "$f" | tr ',' ' ')
+        printf '%s:%s\n' "$(basename "$f" .ko)" "${deps:+ $deps}" >>"$KMOD_CACHE.new/deps"
+        for d in $deps; do todo+=("$d"); done
+    done
+    rm -rf "$tmp" "$KMOD_CACHE"
+    mv "$KMOD_CACHE.new" "$KMOD_CACHE"
+}
+kmod_order() {  # kmod_order NAME: NAME's dependencies (depth first), then NAME, once each
+    local m=$1 d
+    case " $KMOD_DONE " in *" $m "*) return ;; esac
+    for d in $(sed -n "s/^$m://p" "$KMOD_CACHE/deps"); do kmod_order "$d"; done
+    KMOD_DONE="$KMOD_DONE $m"
+    echo "/lib/modules/$KVER/$m.ko"
+}
+if [ -z "$KVER" ]; then
+    log "warning: no build/kernel/VERSION: the initramfs has no kernel modules"
+elif [ ! -f "$KMOD_CACHE/deps" ] && ! kmods_fetch; then
+    log "warning: could not fetch linux-image-$KVER: the initramfs has no kernel modules (disk rows will fail)"
+else
+    mkdir -p "$STAGE/lib/modules/$KVER/load"
+    cp "$KMOD_CACHE"/*.ko "$STAGE/lib/modules/$KVER/"
+    for m in "${KMODS[@]}"; do
+        KMOD_DONE=""
+        kmod_order "$(sed -n "s/^\(${m//_/[-_]}\):.*/\1/p" "$KMOD_CACHE/deps" | head -n 1)" \
+            >"$STAGE/lib/modules/$KVER/load/$m"
+    done
+fi
 
 # Dynamically linked guest tools get their shared libraries from the host (both Debian 12 amd64),
 # each at its host path (ld.so's default search path covers /lib/x86_64-linux-gnu).

@@ -405,3 +405,151 @@ tvmm_quote() {
     tvmm_send "$1" "/tmp/$1.tvev" || TVMM_WHY="cannot write to $TVMM_CHANNEL"
     [ -z "$TVMM_WHY" ]
 }
+
+# --- DMA: QEMU's edu device driven by tvmm_dma.ko (tests/guest/edu/tvmm_dma.c) -------------------
+TVMM_DMA_KO=$TVMM_DIR/tvmm_dma.ko
+TVMM_DMA_CTL=/sys/kernel/debug/tvmm_dma
+TVMM_DMA_OUT=""   # the last answer of tvmm_dma, without its "ok "
+
+# tvmm_dma_load: insmod tvmm_dma.ko once; sets TVMM_WHY on failure.
+tvmm_dma_load() {
+    TVMM_WHY=""
+    [ -e "$TVMM_DMA_CTL" ] && return 0
+    [ -f "$TVMM_DMA_KO" ] || { TVMM_WHY="$TVMM_DMA_KO is missing"; return 1; }
+    tvmm_insmod_raw "$TVMM_DMA_KO" >/tmp/tvmm-dma-insmod.out 2>&1 ||
+        { TVMM_WHY="insmod tvmm_dma.ko failed: $(tvmm_oneline </tmp/tvmm-dma-insmod.out)"; return 1; }
+    [ -e "$TVMM_DMA_CTL" ] || { TVMM_WHY="tvmm_dma.ko loaded but $TVMM_DMA_CTL is missing"; return 1; }
+}
+
+# tvmm_dma CMD...: one command of tvmm_dma.ko (info, read PA LEN, write PA HEX, peek PA LEN,
+# v2p VA, mmio-write PA VAL 32|64, vmm); its answer in TVMM_DMA_OUT; status 0 iff it said "ok".
+tvmm_dma() {
+    TVMM_DMA_OUT=""
+    echo "$*" >"$TVMM_DMA_CTL" 2>/dev/null || { TVMM_DMA_OUT="cannot write $TVMM_DMA_CTL"; return 1; }
+    _ans=$(cat "$TVMM_DMA_CTL")
+    TVMM_DMA_OUT=${_ans#ok }
+    [ "$_ans" != "$TVMM_DMA_OUT" ]
+}
+
+# tvmm_edu_sid: the PCI source id (bus<<8 | dev<<3 | fn) of the edu device, from sysfs, as 0x...
+tvmm_edu_sid() {
+    for _d in /sys/bus/pci/devices/*; do
+        [ "$(cat "$_d/vendor")" = 0x1234 ] && [ "$(cat "$_d/device")" = 0x11e8 ] || continue
+        _b=${_d##*/}   # 0000:BB:DD.F
+        _bus=${_b#*:}; _bus=${_bus%%:*}; _dev=${_b##*:}; _fn=${_dev#*.}; _dev=${_dev%.*}
+        printf '%#x\n' $(( (0x$_bus << 8) | (0x$_dev << 3) | _fn ))
+        return
+    done
+}
+
+# tvmm_vmm_info: chunk0 and image hash of the running VMM (by hypercall, through tvmm_dma.ko)
+# into TVMM_CHUNK0 and TVMM_HASH; sets TVMM_WHY on failure.
+tvmm_vmm_info() {
+    TVMM_WHY="" TVMM_CHUNK0="" TVMM_HASH=""
+    tvmm_dma vmm || { TVMM_WHY="VMM status through tvmm_dma: $TVMM_DMA_OUT"; return 1; }
+    # shellcheck disable=SC2086
+    set -- $TVMM_DMA_OUT
+    TVMM_CHUNK0=$2 TVMM_HASH=$4
+}
+
+# tvmm_dma_target NAME: the physical address of an attack's harmless target (the same as the
+# CPU attacks of tvmm_probe use): text = sys_ni_syscall + 8 (past any endbr64), rodata = the
+# first byte of linux_banner, idt = the reserved upper dword of gate 15 of idt_table.
+tvmm_dma_target() {
+    case $1 in
+        text) _s=sys_ni_syscall _o=8 ;;
+        rodata) _s=linux_banner _o=0 ;;
+        idt) _s=idt_table _o=$((15 * 16 + 12)) ;;
+        *) return 1 ;;
+    esac
+    _a=$(tvmm_ksym "$_s")
+    case $_a in "" | 0000000000000000) return 1 ;; esac
+    tvmm_dma v2p "$(printf '%#x' $((0x$_a + _o)))" && echo "$TVMM_DMA_OUT"
+}
+
+# tvmm_dma_records: the VMM's dma records (thinvmm-ctl events --json), one JSON line each.
+tvmm_dma_records() {
+    timeout "$TVMM_TOOL_TIMEOUT" "$TVMM_CTL" events --json 2>/dev/null | grep '"kind":"dma"'
+}
+
+# tvmm_json_field LINE NAME: the value of "NAME": in a one-line JSON record, quotes stripped.
+tvmm_json_field() {
+    echo "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p"
+}
+
+# tvmm_dma_new_record SINCE SRC PAGE [RULE]: a dma record with seq > SINCE (or one tvmm_last_seq
+# saw whose count grew since: repeats fold into one record), index SRC (0x...) and gpa in the
+# 4 KiB page PAGE; with RULE, naming that rule. Sets TVMM_WHY; the record in TVMM_DMA_REC.
+tvmm_dma_new_record() {
+    TVMM_WHY="" TVMM_DMA_REC=""
+    _since=$1 _src=$2 _page=$(( $3 & ~0xfff )) _rule=${4-}
+    tvmm_dma_records >/tmp/tvmm-dma-rec.out
+    while read -r _l; do
+        _seq=$(tvmm_json_field "$_l" seq)
+        if [ "${_seq:-0}" -le "$_since" ]; then
+            _c0=$(sed -n "s/^$_seq //p" /tmp/tvmm-dma-mark 2>/dev/null)
+            [ "$(tvmm_json_field "$_l" count)" -gt "${_c0:-0}" ] || continue
+        fi
+        [ $(( $(tvmm_json_field "$_l" index) )) -eq $(( _src )) ] || continue
+        [ $(( $(tvmm_json_field "$_l" gpa) & ~0xfff )) -eq "$_page" ] || continue
+        [ -z "$_rule" ] || [ "$(tvmm_json_field "$_l" rule_name)" = "$_rule" ] || continue
+        TVMM_DMA_REC=$_l
+        tvmm_info "record: $_l"
+        return 0
+    done </tmp/tvmm-dma-rec.out
+    TVMM_WHY="no dma record after #$_since with source $_src, page $(printf '%#x' "$_page")${_rule:+, rule $_rule}; dma records: $(tail -n 3 /tmp/tvmm-dma-rec.out | tvmm_oneline)"
+    return 1
+}
+
+# tvmm_last_seq: the highest record number so far (0 if none); each record's count is kept
+# in /tmp/tvmm-dma-mark ("SEQ COUNT") for tvmm_dma_new_record.
+tvmm_last_seq() {
+    timeout "$TVMM_TOOL_TIMEOUT" "$TVMM_CTL" events --json 2>/dev/null |
+        sed -n 's/^{"seq":\([0-9]*\),"count":\([0-9]*\),.*/\1 \2/p' >/tmp/tvmm-dma-mark
+    tail -n 1 /tmp/tvmm-dma-mark | cut -d' ' -f1 | grep . || echo 0
+}
+
+# tvmm_dma_status: the "dma: " line of thinvmm-ctl status (empty if none).
+tvmm_dma_status() {
+    timeout "$TVMM_TOOL_TIMEOUT" "$TVMM_CTL" status 2>/dev/null | grep '^dma: ' | head -n 1
+}
+
+# tvmm_dma_faults: F of "dma: protected (..., F faults)" (empty if not protected).
+tvmm_dma_faults() {
+    tvmm_dma_status | sed -n 's/^dma: protected (.* \([0-9][0-9]*\) faults\{0,1\}).*/\1/p'
+}
+
+# tvmm_disk_io DEV MIB: MIB MiB of random data written to the raw disk DEV with O_DIRECT (no page
+# cache between the data and the device's DMA), read back with O_DIRECT, sha256 compared.
+tvmm_disk_io() {
+    TVMM_WHY=""
+    _dev=$1 _mib=$2 _f=/tmp/tvmm-disk.bin
+    [ -b "$_dev" ] || { TVMM_WHY="no block device $_dev"; return 1; }
+    if [ ! -s "$_f" ] || [ "$(wc -c <"$_f")" -ne $((_mib * 1048576)) ]; then
+        dd if=/dev/urandom of="$_f" bs=1048576 count="$_mib" 2>/dev/null ||
+            { TVMM_WHY="dd from /dev/urandom failed"; return 1; }
+    fi
+    _t0=$(tvmm_uptime)
+    if ! dd if="$_f" of="$_dev" bs=1048576 oflag=direct conv=fsync 2>/tmp/tvmm-dd.err; then
+        TVMM_WHY="write to $_dev: $(tvmm_oneline </tmp/tvmm-dd.err)"; return 1
+    fi
+    _t1=$(tvmm_uptime)
+    _h2=$(dd if="$_dev" bs=1048576 count="$_mib" iflag=direct 2>/tmp/tvmm-dd.err | sha256sum | cut -d' ' -f1)
+    _t2=$(tvmm_uptime)
+    _h1=$(sha256sum <"$_f" | cut -d' ' -f1)
+    tvmm_info "$_dev: $_mib MiB written in $(tvmm_elapsed "$_t0" "$_t1")s, read back in $(tvmm_elapsed "$_t1" "$_t2")s (O_DIRECT)"
+    [ "$_h1" = "$_h2" ] || { TVMM_WHY="$_dev: $_mib MiB read back differ (sha256 $_h1 written, $_h2 read; $(tvmm_oneline </tmp/tvmm-dd.err))"; return 1; }
+}
+
+# The end of an attack scenario: the guest still works (result still-running), then what the
+# VMM recorded and the kernel's messages about it.
+tvmm_scenario_end() {
+    tvmm_heading "the guest keeps running"
+    if tvmm_workload && tvmm_sigcheck quiet; then :; fi
+    tvmm_result still-running
+
+    tvmm_heading "violation records"
+    tvmm_run /tmp/tvmm-events.out "$TVMM_CTL" events
+    tvmm_show /tmp/tvmm-events.out
+    tvmm_dmesg_summary
+}

@@ -20,6 +20,19 @@ tvmm_heading "load"
 tvmm_insmod
 tvmm_result load
 
+# DMA protection: neither row gives thinvmm an IOMMU of its own (svm-attest has none; under
+# svm-attest-uefi the guest kernel runs the IOMMU, intel_iommu=on), so it must say so.
+tvmm_heading "status: why DMA is not protected"
+TVMM_WHY=""
+case " $(cat /proc/cmdline) " in
+    *" intel_iommu=on "*) want="dma: unprotected (guest owns the IOMMU" ;;
+    *) want="dma: unprotected (no IOMMU)" ;;
+esac
+line=$(tvmm_dma_status)
+tvmm_info "${line:-no dma: line}"
+case "$line" in "$want"*) ;; *) TVMM_WHY="thinvmm-ctl status says '${line:-no dma: line}', expected '$want...'" ;; esac
+tvmm_result dma-status
+
 if [ "$MODE" = reboot ]; then
     tvmm_heading "lock, then quote r (the host appraises it after a reboot)"
     tvmm_ensure_loaded && tvmm_lock linux-default

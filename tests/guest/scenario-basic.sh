@@ -37,6 +37,15 @@ if tvmm_ensure_loaded; then
 fi
 tvmm_result status-json
 
+# No machine this scenario runs on (svm-basic, svm-smp4, vmx-basic) has an IOMMU.
+tvmm_heading "status: no DMA protection without an IOMMU"
+if tvmm_ensure_loaded; then
+    line=$(tvmm_dma_status)
+    tvmm_info "${line:-no dma: line}"
+    [ "$line" = "dma: unprotected (no IOMMU)" ] || TVMM_WHY="thinvmm-ctl status says '${line:-no dma: line}', expected 'dma: unprotected (no IOMMU)'"
+fi
+tvmm_result dma-status-none
+
 # (d) an ordinary workload runs correctly on top of the hypervisor
 tvmm_heading "workload"
 if tvmm_ensure_loaded; then

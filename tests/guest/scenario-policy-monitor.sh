@@ -23,11 +23,4 @@ tvmm_attack lstar succeeded syscall-msrs; tvmm_result monitor-lstar
 tvmm_attack lidt blocked dt-loads; tvmm_result deny-lidt
 tvmm_attack hc-unlock blocked ""; tvmm_result deny-hypercall-unlock
 
-tvmm_heading "the guest keeps running"
-if tvmm_workload && tvmm_sigcheck quiet; then :; fi
-tvmm_result still-running
-
-tvmm_heading "violation records"
-tvmm_run /tmp/tvmm-events.out "$TVMM_CTL" events
-tvmm_show /tmp/tvmm-events.out
-tvmm_dmesg_summary
+tvmm_scenario_end

@@ -107,11 +107,4 @@ tvmm_heading "probe: badhc (after the lock)"
 tvmm_probe_test badhc
 tvmm_result attack-malformed-hypercalls
 
-tvmm_heading "the guest keeps running"
-if tvmm_workload && tvmm_sigcheck quiet; then :; fi
-tvmm_result still-running
-
-tvmm_heading "violation records"
-tvmm_run /tmp/tvmm-events.out "$TVMM_CTL" events
-tvmm_show /tmp/tvmm-events.out
-tvmm_dmesg_summary
+tvmm_scenario_end
