@@ -390,6 +390,8 @@ static void print_event(const struct tvmm_event *e, int json)
 		       e->access & 2 ? "w" : "", e->access & 4 ? "x" : "");
 	if (e->kind == TVMM_EV_DMA && e->index == TVMM_DMA_SRC_CPU)
 		printf(" source=cpu");
+	else if (e->kind == TVMM_EV_DMA && e->index == TVMM_DMA_SRC_LOST)
+		printf(" source=unknown (faults the IOMMU dropped: its records were full)");
 	else if (e->kind == TVMM_EV_DMA)
 		printf(" source=%02x:%02x.%x", e->index >> 8 & 0xff, e->index >> 3 & 0x1f,
 		       e->index & 7);

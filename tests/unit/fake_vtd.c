@@ -122,6 +122,13 @@ void vtd_flush_caches(void)
 	fake_vtd.flushes++;
 }
 
+uint64_t fake_vtd_now;
+
+uint64_t vtd_now(void)
+{
+	return fake_vtd_now;
+}
+
 /* What core/main.c and core/on_host.c give vtd.c in the VMM. */
 void *vmm_alloc_table(uint64_t *pa)
 {

@@ -25,6 +25,7 @@ struct fake_vtd {
 	int gcmd_writes, ccmd_invalidations, iotlb_invalidations, flushes;
 };
 extern struct fake_vtd fake_vtd;
+extern uint64_t fake_vtd_now; /* what vtd_now() answers */
 
 /* A unit with 39- and 48-bit tables, 2 MiB and 1 GiB leaves, nfr fault records. */
 void fake_vtd_reset(unsigned nfr);

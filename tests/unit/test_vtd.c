@@ -794,16 +794,24 @@ TEST(vtd_faults_become_events)
 	CHECK_EQ(ev_since(from), 2);
 	CHECK_EQ(status().dma_faults, 2);
 
-	/* The unit dropped some: counted, and the overflow acknowledged. */
+	/* The unit dropped some: counted, recorded as such, and the overflow acknowledged. */
 	set_fsts(fake_vtd_reg32(VTD_FSTS) | VTD_FSTS_PFO);
 	iommu_poll(&v);
 	s = status();
 	CHECK_EQ(s.dma_lost, 1);
 	CHECK_EQ(s.dma_faults, 2);
 	CHECK_EQ(fake_vtd_reg32(VTD_FSTS) & VTD_FSTS_PFO, 0);
-	CHECK_EQ(ev_since(from), 2);
+	if (CHECK_EQ(ev_since(from), 3)) {
+		const struct tvmm_event *e = &evbuf.r[2];
+		CHECK_EQ(e->kind, TVMM_EV_DMA);
+		CHECK_EQ(e->index, TVMM_DMA_SRC_LOST);
+		CHECK_EQ(e->gpa, FAKE_VTD_BASE);
+		CHECK_EQ(e->rule, TVMM_EV_NO_RULE);
+		CHECK_EQ(e->action, TVMM_ACT_DENY);
+	}
 	iommu_poll(&v);
 	CHECK_EQ(status().dma_lost, 1);
+	CHECK_EQ(ev_since(from), 3);
 out:
 	done();
 }
@@ -968,5 +976,26 @@ TEST(vtd_release_after_failed_init_keeps_memory)
 	CHECK(fake_vtd_reg64(VTD_RTADDR) >= POOL_BASE);
 	/* ... so their memory must not be handed back. */
 	CHECK_EQ(iommu_release(), -1);
+	done();
+}
+
+/* At exits the records are read at most once per POLL_CYCLES of the time base. */
+TEST(vtd_exit_poll_is_rate_limited)
+{
+	if (!locked())
+		goto out;
+	uint64_t from = ev_cursor();
+	fake_vtd_now = 5000000;
+	iommu_poll_exit(&v); /* due: reads (nothing there) and sets the next time */
+	fake_vtd_fault(0, LOCK_RX, 0x0018, 0x05, false);
+	fake_vtd_now += 1000;
+	iommu_poll_exit(&v);
+	CHECK_EQ(ev_since(from), 0); /* too soon: the fault waits in the unit */
+	CHECK(fake_vtd_reg64(FAKE_VTD_FRO + 8) & VTD_FRCD_F);
+	fake_vtd_now += 2000000;
+	iommu_poll_exit(&v);
+	CHECK_EQ(ev_since(from), 1);
+	CHECK_EQ(fake_vtd_reg64(FAKE_VTD_FRO + 8) & VTD_FRCD_F, 0);
+out:
 	done();
 }

@@ -280,6 +280,7 @@ enum action core_handle_exit(struct vcpu *v)
 	if (vmm.stopping)
 		return ACT_HALT;
 	policy_sync(v);
+	iommu_poll_exit(v); /* blocked DMA becomes events soon, not only at hypercalls */
 	enum action act = ACT_RESUME;
 	switch (e.reason) {
 	case TVMM_EXIT_CPUID:

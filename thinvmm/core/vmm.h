@@ -253,6 +253,7 @@ int vmm_on_host(void (*fn)(void));
 void iommu_init(void);
 int iommu_release(void);
 void iommu_poll(struct vcpu *v);
+void iommu_poll_exit(struct vcpu *v); /* iommu_poll, at most every millisecond or so */
 uint64_t iommu_lock_pages(uint32_t mem_rules);
 int iommu_lock(const struct tvmm_pol_rule *rules, uint32_t n);
 bool iommu_owns(uint64_t pa);

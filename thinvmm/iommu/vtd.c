@@ -27,6 +27,7 @@
 #define DOMAIN_ID   1u /* 0 is reserved when CAP.CM is set */
 #define WAIT_LOOPS  2000000u
 #define SL_MAX_BITS 48u
+#define POLL_CYCLES 1000000ull /* under a millisecond at any TSC rate a VMM runs on */
 
 struct unit {
 	uint64_t base;
@@ -44,6 +45,7 @@ static struct {
 	uint64_t root_pa, ctx_pa;
 	bool coherent;
 	uint64_t faults, lost, invalidations;
+	uint64_t poll_next;   /* vtd_now() from which an exit reads the fault records */
 	struct spinlock lock; /* registers and counters after launch */
 } D;
 
@@ -476,12 +478,30 @@ static void record_fault(struct vcpu *v, const struct vtd_fault *f)
 	event_record(&e);
 }
 
+/*
+ * The unit's records were full and it dropped faults: which device and
+ * address is unknown, but that DMA was blocked is not, so it is a record
+ * (and a violation class in PCR19) of its own.
+ */
+static void record_lost(struct vcpu *v, const struct unit *u)
+{
+	struct tvmm_event e = {.gpa = u->base,
+			       .gva = TVMM_EV_NO_GVA,
+			       .cpu = v->cpu,
+			       .index = TVMM_DMA_SRC_LOST,
+			       .rule = TVMM_EV_NO_RULE,
+			       .kind = TVMM_EV_DMA,
+			       .action = TVMM_ACT_DENY};
+	D.lost++;
+	event_record(&e);
+}
+
 static void poll_unit(struct vcpu *v, struct unit *u)
 {
 	uint32_t fsts = vtd_read32(u->base, VTD_FSTS);
 	if (fsts & VTD_FSTS_PFO) {
-		D.lost++;
 		vtd_write32(u->base, VTD_FSTS, VTD_FSTS_PFO);
+		record_lost(v, u);
 	}
 	if (!(fsts & VTD_FSTS_PPF))
 		return;
@@ -504,6 +524,24 @@ void iommu_poll(struct vcpu *v)
 	for (uint32_t i = 0; i < D.nunits; i++)
 		poll_unit(v, &D.u[i]);
 	spin_unlock(&D.lock);
+}
+
+/*
+ * At a VM exit, at most every POLL_CYCLES: a unit holds few fault records
+ * (QEMU's one), so reading them only at hypercalls would lose most of a
+ * burst, and reading them at every exit would add an uncached MMIO read to
+ * each exit.
+ */
+void iommu_poll_exit(struct vcpu *v)
+{
+	static uint64_t next;
+	if (__atomic_load_n(&D.state, __ATOMIC_ACQUIRE) != TVMM_DMA_PROTECTED)
+		return;
+	uint64_t now = vtd_now(), due = __atomic_load_n(&next, __ATOMIC_RELAXED);
+	if (now < due || !__atomic_compare_exchange_n(&next, &due, now + POLL_CYCLES, false,
+						      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	iommu_poll(v);
 }
 
 uint64_t iommu_lock_pages(uint32_t mem_rules)

@@ -61,6 +61,8 @@ void vtd_write32(uint64_t base, uint32_t off, uint32_t val);
 void vtd_write64(uint64_t base, uint32_t off, uint64_t val);
 /* Make table writes visible to a unit that does not snoop its walks (ECAP.C = 0). */
 void vtd_flush_caches(void);
+/* The time base of fault polling (TSC cycles). */
+uint64_t vtd_now(void);
 
 /* Second-level paging entries (legacy mode): R, W, and PS for large leaves. */
 extern const struct pt_format vtd_sl_format;

@@ -32,3 +32,10 @@ void vtd_flush_caches(void)
 {
 	wbinvd();
 }
+
+uint64_t vtd_now(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}

@@ -163,11 +163,14 @@ enum tvmm_event_kind {
 	/*
 	 * DMA the IOMMU blocked (index = PCI source id, value = fault reason,
 	 * gpa = the page, rip 0), or a CPU access to the IOMMU's registers
-	 * (index = TVMM_DMA_SRC_CPU, gpa = the register).
+	 * (index = TVMM_DMA_SRC_CPU, gpa = the register), or faults the IOMMU
+	 * dropped because its records were full (index = TVMM_DMA_SRC_LOST,
+	 * gpa = the unit's registers).
 	 */
 	TVMM_EV_DMA = 9,
 };
-#define TVMM_DMA_SRC_CPU 0xffffffffu
+#define TVMM_DMA_SRC_CPU  0xffffffffu
+#define TVMM_DMA_SRC_LOST 0xfffffffeu /* faults the IOMMU dropped (its records were full) */
 
 /* Names of enum tvmm_event_kind and enum tvmm_action, by value (0: unknown). */
 #define TVMM_EV_KIND_COUNT 10u
