@@ -75,7 +75,7 @@ appraise_new() {
             *) continue ;;
         esac
         echo
-        echo ">>> on the host: thinvmm-verifier appraise, bundle '$name' ($what)"
+        echo ">>> on the host: thinvmm-verifier appraise ${ATT_OPTS:-}, bundle '$name' ($what)"
         att_appraise "$name" "$H/bundles/$name.tvev" "$nonce" "$H/ref.conf" || true
         att_show "$name"
         echo
@@ -84,8 +84,11 @@ appraise_new() {
 
 rc=0
 mapfile -t CHANNEL < <(att_qemu_args "$OUT/channel.log")
+# An Intel IOMMU the guest leaves to thinvmm (-V) and a DMA-capable device (-E): the verifier
+# then requires DMA protection too.
+export ATT_OPTS=--require-dma
 "$REPO_ROOT/tests/e2e/qemu.sh" -i "$OUT/initramfs.cpio.gz" -n demo -o "$OUT" -s "$SMP" -c "$CPU" \
-    -t "$TIMEOUT" -S "$H/tpm" -a "tvmm.nonces=$N0,$N1" -- "${CHANNEL[@]}" &
+    -t "$TIMEOUT" -S "$H/tpm" -V -E -a "tvmm.nonces=$N0,$N1" -- "${CHANNEL[@]}" &
 QPID=$!
 while kill -0 "$QPID" 2>/dev/null; do
     appraise_new

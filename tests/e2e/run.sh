@@ -3,11 +3,15 @@
 # or Bochs (Intel VT-x) and judge the logs with check.sh. Logs: build/e2e/<scenario>/
 # {console,vmm}.log, qemu.log or bochs.log, check.txt.
 #
-# Usage: tests/e2e/run.sh [-t SECONDS] [-T SECONDS] [-r RUNNER] [-v] [-l] [SCENARIO...]
+# Usage: tests/e2e/run.sh [-t SECONDS] [-T SECONDS] [-r RUNNER] [-j LANES] [-v] [-l] [SCENARIO...]
 #   SCENARIO   names from the table below (default: all, in order)
 #   -t SECONDS per-boot time limit in QEMU (default $TVMM_E2E_TIMEOUT or 300)
-#   -T SECONDS per-boot time limit in Bochs (default $TVMM_E2E_BOCHS_TIMEOUT or 900)
+#   -T SECONDS per-boot time limit in Bochs (default $TVMM_E2E_BOCHS_TIMEOUT, or 900 with one
+#              lane and 1500 with two, where Bochs shares the CPU with QEMU)
 #   -r RUNNER  only the scenarios of this runner: qemu or bochs (default: both)
+#   -j LANES   2 (default): the Bochs rows run in a lane of their own beside the QEMU rows (Bochs
+#              is single-threaded; the two lanes share the 2 cores), results still print in
+#              table order; 1: one row at a time
 #   -v         echo each guest console while it runs
 #   -l         list the scenarios and exit
 # Environment: TVMM_GUEST_DIR (default build/guest) holds thinvmm.ko and the guest tools;
@@ -89,12 +93,13 @@ SCENARIOS=(
 )
 STOP_TIMEOUT=${TVMM_E2E_STOP_TIMEOUT:-60}
 
-TIMEOUT=${TVMM_E2E_TIMEOUT:-300} BOCHS_TIMEOUT=${TVMM_E2E_BOCHS_TIMEOUT:-900} VERBOSE=0 RUNNER=""
-while getopts ':t:T:r:vlh' opt; do
+TIMEOUT=${TVMM_E2E_TIMEOUT:-300} BOCHS_TIMEOUT=${TVMM_E2E_BOCHS_TIMEOUT:-} VERBOSE=0 RUNNER="" LANES=2
+while getopts ':t:T:r:j:vlh' opt; do
     case "$opt" in
         t) TIMEOUT=$OPTARG ;;
         T) BOCHS_TIMEOUT=$OPTARG ;;
         r) RUNNER=$OPTARG ;;
+        j) LANES=$OPTARG ;;
         v) VERBOSE=1 ;;
         l) for s in "${SCENARIOS[@]}"; do IFS='|' read -r n smp cpu sc _ runner pf <<<"$s"
                if [ "${runner:-qemu}" = bochs ]; then
@@ -109,6 +114,8 @@ while getopts ':t:T:r:vlh' opt; do
 done
 shift $((OPTIND - 1))
 [[ "$TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "-t wants a positive number of seconds, not '$TIMEOUT'"
+case "$LANES" in 1|2) ;; *) die "-j wants 1 or 2, not '$LANES'" ;; esac
+[ -n "$BOCHS_TIMEOUT" ] || { [ "$LANES" = 2 ] && BOCHS_TIMEOUT=1500 || BOCHS_TIMEOUT=900; }
 [[ "$BOCHS_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "-T wants a positive number of seconds, not '$BOCHS_TIMEOUT'"
 case "$RUNNER" in ""|qemu|bochs) ;; *) die "-r wants qemu or bochs, not '$RUNNER'" ;; esac
 
@@ -146,9 +153,12 @@ INITRD=$E2E/initramfs.cpio.gz
 echo "=== e2e: building $INITRD"
 "$REPO_ROOT/tests/env/initramfs.sh" "$INITRD"
 
-TOTAL_P=0 TOTAL_F=0
-SUMMARY=()
-for s in "${SELECTED[@]}"; do
+# run_row ROW: boots one row and judges it; prints its report and leaves "P F SECONDS" in
+# $ROWS/NAME.result last (its appearance says the row is done).
+ROWS=$E2E/.rows
+run_row() {
+    local s=$1 name smp cpu sc expect runner platform pargs out limit checker qargs t0 hook hargs
+    local hrc qrc crc cargs hl cl cp_ cf_ secs last p f feat want missing wants w
     IFS='|' read -r name smp cpu sc expect runner platform <<<"$s"
     runner=${runner:-qemu} platform=${platform:-bios}
     pargs=()  # qemu.sh options for the platform, also handed to the host hook
@@ -268,9 +278,50 @@ for s in "${SELECTED[@]}"; do
         if [ -f "$out/console.log" ]; then tail -n 40 "$out/console.log" | tr -d '\r' | sed "s/^/$name: | /"; fi
     fi
     echo "$name: $p passed, $f failed (${secs}s)"
+    echo "$p $f $secs" >"$ROWS/$name.result.tmp"
+    mv "$ROWS/$name.result.tmp" "$ROWS/$name.result"
+}
+
+# run_lane ROW...: one row after the other, each report to $ROWS/NAME.log.
+run_lane() {
+    local s
+    for s in "$@"; do
+        run_row "$s" >"$ROWS/${s%%|*}.log" 2>&1 || true
+        # A row that stopped before its verdict counts as one failure.
+        [ -f "$ROWS/${s%%|*}.result" ] || echo "0 1 0" >"$ROWS/${s%%|*}.result"
+    done
+}
+
+rm -rf "$ROWS"
+mkdir -p "$ROWS"
+LANE_A=() LANE_B=()
+for s in "${SELECTED[@]}"; do
+    IFS='|' read -r _ _ _ _ _ runner _ <<<"$s"
+    if [ "$LANES" = 2 ] && [ "${runner:-qemu}" = bochs ]; then LANE_B+=("$s"); else LANE_A+=("$s"); fi
+done
+# Each lane in a process group of its own, so an interrupted run stops its emulators too (their
+# scripts clean up on TERM).
+LPIDS=()
+stop_lanes() { local l; for l in "${LPIDS[@]}"; do kill -TERM -- "-$l" 2>/dev/null || true; done; }
+trap 'stop_lanes; exit 130' INT
+trap 'stop_lanes; exit 143' TERM
+set -m
+[ "${#LANE_A[@]}" -eq 0 ] || { run_lane "${LANE_A[@]}" & LPIDS+=($!); }
+[ "${#LANE_B[@]}" -eq 0 ] || { run_lane "${LANE_B[@]}" & LPIDS+=($!); }
+set +m
+[ "${#LANE_B[@]}" -eq 0 ] || echo "=== e2e: ${#LANE_B[@]} Bochs row(s) run beside the QEMU rows; reports follow in table order"
+
+TOTAL_P=0 TOTAL_F=0
+SUMMARY=()
+for s in "${SELECTED[@]}"; do
+    name=${s%%|*}
+    while [ ! -f "$ROWS/$name.result" ]; do sleep 2; done
+    cat "$ROWS/$name.log"
+    read -r p f secs <"$ROWS/$name.result"
     SUMMARY+=("$(printf '%-12s %3d passed %3d failed %5ss' "$name" "$p" "$f" "$secs")")
     TOTAL_P=$((TOTAL_P + p)) TOTAL_F=$((TOTAL_F + f))
 done
+wait
 
 echo
 echo "=== e2e summary"

@@ -77,6 +77,22 @@ for a in text-alias text-wp rodata-alias idt-entry cr0-wp cr4-smep lstar lidt hc
 done
 pause
 
+# A DMA-capable device (QEMU's edu) reads and writes memory by physical address, past the CPUs'
+# nested paging: only the IOMMU stops it.
+if tvmm_dma_load && tvmm_vmm_info && pa=$(tvmm_dma_target text); then
+    tvmm_heading "10b. DMA attacks by a PCI device (edu): read the VMM, write kernel text (expect: blocked, recorded)"
+    tvmm_dma read "$TVMM_CHUNK0" 16 || echo "    $TVMM_DMA_OUT"
+    echo "    the VMM's first page by DMA: $TVMM_DMA_OUT ('ThinVMM' would be 5468696e564d4d00...)"
+    before=$(tvmm_dma peek "$pa" 4 && echo "$TVMM_DMA_OUT")
+    tvmm_dma write "$pa" cccccccc || echo "    $TVMM_DMA_OUT"
+    after=$(tvmm_dma peek "$pa" 4 && echo "$TVMM_DMA_OUT")
+    echo "    kernel text at $pa before: $before, after a DMA write of cccccccc: $after"
+    "$TVMM_CTL" status | grep '^dma'
+    pause
+else
+    echo "    (no DMA attacks: $TVMM_WHY)"
+fi
+
 tvmm_heading "11. thinvmm-ctl events: what the hypervisor recorded"
 "$TVMM_CTL" events | head -n 24
 pause
