@@ -164,6 +164,7 @@ bench: deps
 	$(MAKE) all
 	bench/run.sh
 	bench/run-vmx.sh
+	bench/run-dma.sh
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' | grep -v '^tests/fuzz/corpus')
 format:
