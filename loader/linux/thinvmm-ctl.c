@@ -7,6 +7,7 @@
  *                                 hand it to the VMM and lock it (for good)
  *   thinvmm-ctl events [--follow] [--json]   violation records
  */
+#include <cpuid.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,10 +25,27 @@
 
 static const char *const exit_names[TVMM_EXIT_NR] = TVMM_EXIT_NAMES;
 
+/* The signature leaf, from user space too: is a VMM there without its channel? */
+static int vmm_signature(void)
+{
+	unsigned a, b, c, d;
+	__cpuid(TVMM_CPUID_LEAF, a, b, c, d);
+	(void)a;
+	return b == TVMM_SIG_EBX && c == TVMM_SIG_ECX && d == TVMM_SIG_EDX;
+}
+
 static int dev_open(void)
 {
 	int fd = open("/dev/thinvmm", O_RDWR);
-	if (fd < 0)
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT && vmm_signature())
+		fprintf(stderr,
+			"thinvmm-ctl: thinvmm runs (CPUID signature) but its channel "
+			"/dev/thinvmm is gone: the module was unloaded (by force, if a policy "
+			"was locked: the VMM and its protections stay); insmod thinvmm.ko "
+			"loads the channel again\n");
+	else
 		fprintf(stderr, "thinvmm-ctl: /dev/thinvmm: %s (is the thinvmm module loaded?)\n",
 			strerror(errno));
 	return fd;
@@ -290,6 +308,24 @@ static const char *vmm_error(int64_t e)
 	return "error";
 }
 
+/*
+ * kexec would start another kernel on CPUs that stay under this lock, over
+ * ranges it no longer uses for the same things: Linux's one-way switch
+ * turns it off for the rest of this boot (a crash kernel loaded before
+ * stays loaded).
+ */
+static void disable_kexec(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/kexec_load_disabled", "w");
+	if (!f || fputs("1\n", f) < 0 || fclose(f))
+		fprintf(stderr,
+			"thinvmm-ctl: warning: kexec not disabled (%s): a kexec now would "
+			"run another kernel under this lock\n",
+			strerror(errno));
+	else
+		printf("kexec disabled for this boot (kernel.kexec_load_disabled=1)\n");
+}
+
 static int cmd_lock(const char *path)
 {
 	static uint64_t buf[TVMM_IOC_MAX_LOCK / 8];
@@ -349,6 +385,7 @@ static int cmd_lock(const char *path)
 	}
 	printf("locked policy '%.32s': %u rules, %u guest-physical ranges\n", h->name, h->nrules,
 	       l.nranges);
+	disable_kexec();
 	return 0;
 }
 

@@ -57,8 +57,9 @@ static struct {
 	struct tvmm_handoff ho;
 	int hp_state;
 	bool locked;
-	bool inited; /* INIT succeeded: RELEASE before the memory goes */
-	void *dmar;  /* a copy of the ACPI DMAR table for INIT */
+	bool inited;  /* INIT was called: RELEASE before the memory goes */
+	bool channel; /* the VMM already ran: this module is only /dev/thinvmm */
+	void *dmar;   /* a copy of the ACPI DMAR table for INIT */
 } L;
 
 static DEFINE_MUTEX(lock_mutex);
@@ -353,10 +354,30 @@ static int va_to_ranges(const struct tvmm_pol_rule *r, struct tvmm_pol_rule *out
 	return 0;
 }
 
+/*
+ * Does this CPU run under the VMM? What this module launched it knows; as a
+ * channel to a VMM it did not launch, the CPU's own CPUID tells.
+ */
+static bool under_vmm(int cpu)
+{
+	return L.channel ? signature_present() : per_cpu(tvmm_on, cpu);
+}
+
+static void signature_here(void *ok)
+{
+	if (!signature_present())
+		WRITE_ONCE(*(bool *)ok, false);
+}
+
 /* Every online CPU runs under the VMM, so each takes the policy (and keeps it). */
 static bool all_virtualized(void)
 {
+	bool ok = true;
 	int cpu;
+	if (L.channel) {
+		on_each_cpu(signature_here, &ok, 1);
+		return ok;
+	}
 	for_each_online_cpu(cpu) if (!per_cpu(tvmm_on, cpu)) return false;
 	return true;
 }
@@ -365,6 +386,23 @@ static bool all_virtualized(void)
 static void sync_policy(void *unused)
 {
 	tvmm_hypercall(TVMM_HC_VERSION, 0, 0, 0, NULL);
+}
+
+/* The VMM's own word (a channel did not see the lock, or a forced unload lost it). */
+static bool vmm_locked(void)
+{
+	struct tvmm_status *st = kzalloc(PAGE_SIZE * 2, GFP_KERNEL);
+	u64 out[3];
+	bool locked = false;
+
+	if (!st)
+		return false;
+	if (under_vmm(get_cpu()) &&
+	    !tvmm_hypercall(TVMM_HC_STATUS, virt_to_phys(st), PAGE_SIZE * 2, 0, out))
+		locked = st->flags & TVMM_STATUS_LOCKED;
+	put_cpu();
+	kfree(st);
+	return locked;
 }
 
 static long lock_policy(struct tvmm_ioc_lock *l, const void *blob)
@@ -412,7 +450,7 @@ static long lock_policy(struct tvmm_ioc_lock *l, const void *blob)
 	l->nranges = n;
 	mutex_lock(&lock_mutex);
 	cpus_read_lock();
-	if (L.locked) {
+	if (L.locked || (L.channel && vmm_locked())) {
 		rc = -EALREADY;
 	} else if (!all_virtualized()) {
 		rc = -EAGAIN;
@@ -427,7 +465,8 @@ static long lock_policy(struct tvmm_ioc_lock *l, const void *blob)
 		if (!l->ret) {
 			on_each_cpu(sync_policy, NULL, 1);
 			WRITE_ONCE(L.locked, true);
-			__module_get(THIS_MODULE); /* for good: nothing may unload it now */
+			if (!L.channel) /* a channel holds nothing the VMM needs */
+				__module_get(THIS_MODULE); /* only a forced unload can */
 			pr_info("policy '%.*s' locked: %u rules, %u guest-physical ranges\n",
 				(int)sizeof(h->name), h->name, h->nrules, n);
 		}
@@ -489,7 +528,7 @@ static long ctl_ioctl(struct file *f, unsigned int cmd, unsigned long uarg)
 	}
 	cpus_read_lock();
 	cpu = get_cpu();
-	if (per_cpu(tvmm_on, cpu))
+	if (under_vmm(cpu))
 		c.ret = tvmm_hypercall(c.nr, kbuf ? virt_to_phys(kbuf) : 0, c.len, c.arg, c.out);
 	else
 		rc = -EAGAIN;
@@ -520,8 +559,14 @@ static int __init thinvmm_init(void)
 	long rc;
 
 	if (signature_present()) {
-		pr_err("not loading: thinvmm already runs underneath this OS\n");
-		return -EEXIST;
+		/* Launched before (at boot, or by a module unloaded by force): only the channel. */
+		L.channel = true;
+		rc = misc_register(&ctl_dev);
+		if (rc)
+			return rc;
+		pr_info("thinvmm already runs underneath this OS: loaded as its channel "
+			"(/dev/thinvmm) only; unloading it leaves the VMM running\n");
+		return 0;
 	}
 	if (mem_mb < 2 || mem_mb > 2 * TVMM_MAX_CHUNKS || (mem_mb & 1)) {
 		pr_err("mem_mb=%u: must be even, 2..%u\n", mem_mb, 2 * TVMM_MAX_CHUNKS);
@@ -571,9 +616,30 @@ fail:
 	return rc;
 }
 
+/*
+ * Runs on rmmod, and on rmmod -f after the lock, which the module's own
+ * reference cannot stop. Locked, nothing may end: the CPUs stay under the
+ * VMM (the hotplug state goes without its teardown calls, which would refuse
+ * and BUG), and the VMM's memory stays allocated and mapped for good.
+ */
 static void __exit thinvmm_exit(void)
 {
 	misc_deregister(&ctl_dev);
+	if (L.channel) {
+		pr_info("channel unloaded: thinvmm keeps running underneath this OS\n");
+		return;
+	}
+	if (READ_ONCE(L.locked)) {
+		/* No callback refuses an offline any more: Linux itself must (see docs). */
+		cpu_hotplug_disable();
+		cpuhp_remove_state_nocalls(L.hp_state);
+		pr_warn(
+		    "forced unload after the lock: thinvmm keeps running and protecting; its %u "
+		    "MiB stay reserved; /dev/thinvmm is gone (insmod thinvmm.ko again for a "
+		    "channel); CPU hotplug is disabled for the rest of this boot\n",
+		    L.nchunks * 2);
+		return;
+	}
 	cpuhp_remove_state(L.hp_state);
 	free_region();
 	pr_info("unloaded: every CPU handed back\n");

@@ -108,3 +108,6 @@ tvmm_probe_test badhc
 tvmm_result attack-malformed-hypercalls
 
 tvmm_scenario_end
+
+# Translation integrity's forced-unload half (docs/threat-model.md): the lock outlives the module.
+tvmm_forced_unload

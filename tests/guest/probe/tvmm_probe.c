@@ -6,6 +6,8 @@
  *                not see VMM data, the writes must change nothing, and the
  *                VMM must keep answering.
  *   test=badhc   malformed hypercalls must get the documented error codes.
+ *   test=hotplug-enable  cpu_hotplug_enable(): undoes the disable the loader's
+ *                forced-unload path leaves, as hostile kernel code could.
  *   test=hidden  the virtualization extension is hidden: on AMD the CPUID
  *                bits, EFER.SVME and VM_CR, and every SVM instruction raises
  *                #UD; on Intel the CPUID bit, CR4.VMXE, FEATURE_CONTROL, the
@@ -23,6 +25,7 @@
  *                of the IDT. target= gives the address (from /proc/kallsyms).
  * Results are kernel log lines "TVMM-PROBE: PASS|FAIL name [why]".
  */
+#include <linux/cpu.h>
 #include <linux/io.h>
 #include <asm/asm.h>
 #include <asm/desc.h>
@@ -546,6 +549,12 @@ static int __init probe_init(void)
 {
 	if (!strcmp(test, "noop")) {
 		PASS("noop"); /* an unrelated module: loads and unloads, touches nothing */
+		return 0;
+	}
+	if (!strcmp(test, "hotplug-enable")) {
+		/* What any module may do: undo a cpu_hotplug_disable() (the counter is shared). */
+		cpu_hotplug_enable();
+		PASS("hotplug-enable");
 		return 0;
 	}
 	if (!strncmp(test, "attack-", 7)) {
