@@ -39,8 +39,8 @@
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ME=bench/run-dma.sh
-die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
-log() { printf '%s: %s\n' "$ME" "$*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$REPO_ROOT/bench/lib.sh"
 
 ROUNDS=6 REPS=5 MIB=48 KIB=1024 LOCKED=6 RESULTS=$REPO_ROOT/bench/results LIMIT=900 WAIT=240
 while getopts ':r:n:m:b:l:o:t:w:h' opt; do
@@ -78,7 +78,6 @@ done
 [ -f "$REPO_ROOT/tests/guest/scenario-bench-dma.sh" ] || die "tests/guest/scenario-bench-dma.sh is missing"
 
 others() { { pgrep -x qemu-system-x86 2>/dev/null || true; } | wc -l; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
 WAITED=0
 if [ "$WAIT" -gt 0 ]; then
     # As bench/run.sh: one QEMU at a time, and timings want an idle host (read-only checks).
@@ -130,27 +129,10 @@ gcc -std=gnu11 -Wall -Wextra -Werror -O2 -static "$REPO_ROOT/bench/dma_io.c" -o 
 log "building the initramfs"
 TVMM_GUEST_DIR=$WORK/guest "$REPO_ROOT/tests/env/initramfs.sh" "$WORK/initramfs.cpio.gz"
 
-RUNNER="" WATCHER="" SAMPLER=""
-stop_sampler() {
-    if [ -n "$SAMPLER" ]; then
-        kill "$SAMPLER" 2>/dev/null || true
-        wait "$SAMPLER" 2>/dev/null || true
-        SAMPLER=""
-    fi
-}
-cleanup() {
-    # Our own children only, by PID: qemu.sh stops its QEMU on TERM.
-    [ -z "$RUNNER" ] || { kill -TERM "$RUNNER" 2>/dev/null || true; wait "$RUNNER" 2>/dev/null || true; }
-    [ -z "$WATCHER" ] || { kill "$WATCHER" 2>/dev/null || true; wait "$WATCHER" 2>/dev/null || true; }
-    stop_sampler
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT
-trap 'log "terminated"; exit 143' TERM
+bench_traps
 # Every 2 s: host uptime, QEMUs running (ours included), 1-minute load average, and the host's
 # Dirty and Writeback page cache in kB (the disk images live in it: its writeback to the host's
 # disk is the one host-side activity the guest's own writes start).
-count() { { pgrep -x "$1" 2>/dev/null || true; } | wc -l; }
 ( while :; do
       read -r up _ </proc/uptime
       echo "$up $(count qemu-system-x86) $(load1) $(awk '$1 == "Dirty:" {d = $2} $1 == "Writeback:" {w = $2}
@@ -168,11 +150,8 @@ RUNNER=$!
 python3 "$REPO_ROOT/bench/watch.py" "$WORK/boot/console.log" "$RUNNER" "$WORK/boot/marks.txt" &
 WATCHER=$!
 log "qemu.sh pid $RUNNER, watcher pid $WATCHER"
-wait "$RUNNER" || rc=$?
-RUNNER=""
-wait "$WATCHER" || log "warning: bench/watch.py exited with status $?: no QEMU CPU times"
-WATCHER=""
-stop_sampler
+bench_wait
+rc=$BENCH_RC
 {
     echo "boot_seconds=$((SECONDS - T0))"
     echo "boot_rc=$rc"

@@ -32,8 +32,8 @@
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ME=bench/run-policy.sh
-die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
-log() { printf '%s: %s\n' "$ME" "$*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$REPO_ROOT/bench/lib.sh"
 
 BOCHS=0 RUNS="" RESULTS=$REPO_ROOT/bench/results LIMIT="" WAIT=240
 while getopts ':br:o:t:w:h' opt; do
@@ -69,7 +69,6 @@ done
 [ -f "$REPO_ROOT/tests/guest/scenario-bench-policy.sh" ] || die "tests/guest/scenario-bench-policy.sh is missing"
 
 others() { { pgrep -x "$PROC" 2>/dev/null || true; } | wc -l; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
 WAITED=0
 if [ "$BOCHS" -eq 0 ] && [ "$WAIT" -gt 0 ]; then
     # As bench/run.sh: one QEMU at a time, and timings want an idle host (read-only checks).
@@ -121,26 +120,9 @@ IPS=${TVMM_BOCHS_IPS:-200000000} MODEL=corei7_skylake_x
 log "building the initramfs"
 TVMM_GUEST_DIR=$WORK/guest "$REPO_ROOT/tests/env/initramfs.sh" "$WORK/initramfs.cpio.gz"
 
-RUNNER="" WATCHER="" SAMPLER=""
-stop_sampler() {
-    if [ -n "$SAMPLER" ]; then
-        kill "$SAMPLER" 2>/dev/null || true
-        wait "$SAMPLER" 2>/dev/null || true
-        SAMPLER=""
-    fi
-}
-cleanup() {
-    # Our own children only, by PID: qemu.sh and bochs.sh stop their emulator on TERM.
-    [ -z "$RUNNER" ] || { kill -TERM "$RUNNER" 2>/dev/null || true; wait "$RUNNER" 2>/dev/null || true; }
-    [ -z "$WATCHER" ] || { kill "$WATCHER" 2>/dev/null || true; wait "$WATCHER" 2>/dev/null || true; }
-    stop_sampler
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT
-trap 'log "terminated"; exit 143' TERM
+bench_traps
 # Every 5 s: host uptime (the clock bench/watch.py stamps the marks with), QEMUs and Bochs
 # running (ours included), 1-minute load: the report gives each run the samples in its window.
-count() { { pgrep -x "$1" 2>/dev/null || true; } | wc -l; }
 ( while :; do
       read -r up _ </proc/uptime
       echo "$up $(count qemu-system-x86) $(count bochs-bin) $(load1)" >>"$WORK/host-samples.txt"
@@ -166,11 +148,8 @@ else
 fi
 WATCHER=$!
 log "emulator runner pid $RUNNER, watcher pid $WATCHER"
-wait "$RUNNER" || rc=$?
-RUNNER=""
-wait "$WATCHER" || log "warning: bench/watch.py exited with status $?: no emulator CPU times"
-WATCHER=""
-stop_sampler
+bench_wait
+rc=$BENCH_RC
 {
     echo "boot_seconds=$((SECONDS - T0))"
     echo "boot_rc=$rc"

@@ -34,8 +34,8 @@
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ME=bench/run-vmx.sh
-die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
-log() { printf '%s: %s\n' "$ME" "$*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$REPO_ROOT/bench/lib.sh"
 
 RUNS=3 NCPUID=50000 RESULTS=$REPO_ROOT/bench/results LIMIT=870
 while getopts ':r:n:o:t:h' opt; do
@@ -103,23 +103,7 @@ other_bochs() { { pgrep -x bochs-bin 2>/dev/null || true; } | wc -l; }
 log "building the initramfs"
 TVMM_GUEST_DIR=$WORK/guest "$REPO_ROOT/tests/env/initramfs.sh" "$WORK/initramfs.cpio.gz"
 
-BSH="" WATCHER="" SAMPLER=""
-stop_sampler() {
-    if [ -n "$SAMPLER" ]; then
-        kill "$SAMPLER" 2>/dev/null || true
-        wait "$SAMPLER" 2>/dev/null || true
-        SAMPLER=""
-    fi
-}
-cleanup() {
-    # Our own children only, by PID: bochs.sh stops its Bochs when it gets TERM.
-    [ -z "$BSH" ] || { kill -TERM "$BSH" 2>/dev/null || true; wait "$BSH" 2>/dev/null || true; }
-    [ -z "$WATCHER" ] || { kill "$WATCHER" 2>/dev/null || true; wait "$WATCHER" 2>/dev/null || true; }
-    stop_sampler
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT
-trap 'log "terminated"; exit 143' TERM
+bench_traps
 # Every 5 s: how many Bochs run (ours is one) and the load average. They cost wall time only.
 ( while :; do echo "$(other_bochs) $(cut -d' ' -f1 /proc/loadavg)" >>"$WORK/host-samples.txt"; sleep 5; done ) &
 SAMPLER=$!
@@ -130,12 +114,12 @@ rc=0
 TVMM_BOCHS_IPS=$IPS "$REPO_ROOT/tests/e2e/bochs.sh" -q -i "$WORK/initramfs.cpio.gz" -n bench-vmx \
     -o "$WORK/boot" -s 1 -c "$MODEL" -t "$LIMIT" \
     -a "tvmm.bench_runs=$RUNS" -a "tvmm.bench_cpuid=$NCPUID" &
-BSH=$!
+RUNNER=$!
 # The host's clock and Bochs's CPU time at the guest's marks.
-python3 "$REPO_ROOT/bench/watch.py" "$WORK/boot/console.log" "$BSH" "$WORK/boot/marks.txt" bochs &
+python3 "$REPO_ROOT/bench/watch.py" "$WORK/boot/console.log" "$RUNNER" "$WORK/boot/marks.txt" bochs &
 WATCHER=$!
-wait "$BSH" || rc=$?
-BSH=""
+wait "$RUNNER" || rc=$?
+RUNNER=""
 wait "$WATCHER" || log "warning: bench/watch.py exited with status $?: no wall times per run"
 WATCHER=""
 stop_sampler

@@ -29,8 +29,8 @@
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ME=bench/run.sh
-die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
-log() { printf '%s: %s\n' "$ME" "$*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$REPO_ROOT/bench/lib.sh"
 
 RUNS=7 RESULTS=$REPO_ROOT/bench/results WAIT=240
 while getopts ':r:o:w:h' opt; do
@@ -61,7 +61,6 @@ done
 # Only one QEMU at a time on this machine, and timings want an idle host: wait a bounded time
 # for both (read-only checks), then go on regardless and record what the host was doing.
 other_qemus() { { pgrep -x qemu-system-x86 2>/dev/null || true; } | wc -l; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
 busy() { [ "$(other_qemus)" -gt 0 ] || awk -v l="$(load1)" 'BEGIN { exit !(l >= 1.5) }'; }
 WAIT_START=$SECONDS
 if [ "$WAIT" -gt 0 ] && busy; then
@@ -113,12 +112,12 @@ boot() {  # boot NAME MEM RUNS LIMIT
     mkdir -p "$WORK/$name"
     "$REPO_ROOT/tests/e2e/qemu.sh" -q -i "$WORK/initramfs.cpio.gz" -n bench -o "$WORK/$name" \
         -m "$mem" -s 2 -c max -t "$limit" -a "tvmm.bench_runs=$runs" &
-    QSH=$!
+    RUNNER=$!
     # QEMU's CPU time at the guest's marks (bench/watch.py); it ends when qemu.sh does.
-    python3 "$REPO_ROOT/bench/watch.py" "$WORK/$name/console.log" "$QSH" "$WORK/$name/cputime.txt" &
+    python3 "$REPO_ROOT/bench/watch.py" "$WORK/$name/console.log" "$RUNNER" "$WORK/$name/cputime.txt" &
     WATCHER=$!
-    wait "$QSH" || rc=$?
-    QSH=""
+    wait "$RUNNER" || rc=$?
+    RUNNER=""
     wait "$WATCHER" || log "warning: bench/watch.py exited with status $?: no QEMU CPU times"
     WATCHER=""
     echo "boot_${name}_seconds=$((SECONDS - t0))" >>"$WORK/meta.txt"
@@ -129,23 +128,7 @@ boot() {  # boot NAME MEM RUNS LIMIT
 }
 
 # Every 5 s, note how many QEMUs run (ours is one) and the load average: others steal the cores.
-SAMPLER="" QSH="" WATCHER=""
-stop_sampler() {
-    if [ -n "$SAMPLER" ]; then
-        kill "$SAMPLER" 2>/dev/null || true
-        wait "$SAMPLER" 2>/dev/null || true
-        SAMPLER=""
-    fi
-}
-cleanup() {
-    # Our own children only, by PID: qemu.sh stops its QEMU when it gets TERM.
-    [ -z "$QSH" ] || { kill -TERM "$QSH" 2>/dev/null || true; wait "$QSH" 2>/dev/null || true; }
-    [ -z "$WATCHER" ] || { kill "$WATCHER" 2>/dev/null || true; wait "$WATCHER" 2>/dev/null || true; }
-    stop_sampler
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT
-trap 'log "terminated"; exit 143' TERM
+bench_traps
 ( while :; do echo "$(other_qemus) $(load1)" >>"$WORK/host-samples.txt"; sleep 5; done ) &
 SAMPLER=$!
 
