@@ -287,7 +287,7 @@ tvmm_lock() {
 # The harmless target of each attack (tvmm_probe.c says why each is harmless).
 tvmm_attack_symbol() {
     case $1 in
-        text-alias | text-wp | text-storm) echo sys_ni_syscall ;;
+        text-alias | text-wp | text-storm | pte-remap) echo sys_ni_syscall ;;
         rodata-alias) echo linux_banner ;;
         idt-entry) echo idt_table ;;
     esac
@@ -630,7 +630,7 @@ tvmm_forced_unload() {
     TVMM_WHY=$_fu_w
     tvmm_result channel-reload
 
-    [ "$(tvmm_ncpus)" -gt 1 ] && tvmm_init_escape
+    if [ "$(tvmm_ncpus)" -gt 1 ]; then tvmm_init_escape; fi
 }
 
 # tvmm_init_escape: the hole docs/threat-model.md describes, shown as it is: hostile kernel code

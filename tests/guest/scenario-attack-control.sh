@@ -8,7 +8,8 @@ tvmm_heading "scenario attack-control: no thinvmm, $(tvmm_ncpus) CPU(s), kernel 
 if tvmm_present; then TVMM_WHY="thinvmm is loaded"; fi
 tvmm_result thinvmm-absent
 
-for a in text-wp text-alias rodata-alias idt-entry cr0-wp cr4-smep cr4-smap lstar lidt; do
+# pte-remap: the kernel's own page-table entry for a text address pointed at a copy and back.
+for a in text-wp text-alias rodata-alias idt-entry cr0-wp cr4-smep cr4-smap lstar lidt pte-remap; do
     tvmm_heading "attack $a"
     tvmm_attack "$a" succeeded
     tvmm_result "control-$a"

@@ -23,6 +23,9 @@
  *                of the banner, a reserved field of an IDT gate nobody
  *                raises, the value a register or MSR already holds, a copy
  *                of the IDT. target= gives the address (from /proc/kallsyms).
+ *                attack-pte-remap changes no physical page the lock protects: it
+ *                points the kernel's own leaf entry for a text address at a copy
+ *                of the frame, for an instant, with every CPU stopped.
  * Results are kernel log lines "TVMM-PROBE: PASS|FAIL name [why]".
  */
 #include <linux/cpu.h>
@@ -36,7 +39,9 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/stop_machine.h>
 #include <linux/vmalloc.h>
+#include <asm/tlbflush.h>
 
 #include <thinvmm/abi.h>
 #include <thinvmm/hypercall.h>
@@ -505,6 +510,147 @@ static void attack_lidt(void)
 	free_page((unsigned long)tbl);
 }
 
+/*
+ * pte-remap: the kernel's leaf entry (PTE, or PMD for a 2 MiB mapping) for va is pointed at
+ * a copy of the frame it maps, with one byte changed, and back. No protected physical page
+ * is written: only the page-table page (kernel data) and the fresh copy.
+ */
+struct remap {
+	unsigned long va, size;
+	unsigned long *entry;
+	unsigned long old, new, seen;
+	u8 *copy;
+	u8 before, during, after;
+	long wrc, rrc;
+};
+
+/* One 64-bit store; -EFAULT if it faulted (caught by the extable). */
+static long store_entry(unsigned long *p, unsigned long v)
+{
+	long rc = -EFAULT;
+	asm volatile("1: movq %2, (%1)\n"
+		     "   xor %0, %0\n"
+		     "2:\n" _ASM_EXTABLE(1b, 2b)
+		     : "+r"(rc)
+		     : "r"(p), "r"(v)
+		     : "memory");
+	return rc;
+}
+
+/*
+ * Under stop_machine(): every other CPU spins with interrupts off, so nothing patches the
+ * frame between the copy and the restore and nothing calls the target. They may execute
+ * other code of the frame through the copy meanwhile; it is identical but for one byte.
+ */
+static int remap_window(void *data)
+{
+	struct remap *r = data;
+	unsigned long off = r->va & (r->size - 1);
+
+	memcpy(r->copy, (void *)(r->va - off), r->size);
+	r->before = READ_ONCE(*(u8 *)r->va);
+	r->copy[off] = r->before ^ 0x01;
+	r->wrc = store_entry(r->entry, r->new);
+	r->seen = READ_ONCE(*r->entry);
+	__flush_tlb_all();
+	r->during = READ_ONCE(*(u8 *)r->va);
+	r->rrc = store_entry(r->entry, r->old); /* always, whatever the write above did */
+	__flush_tlb_all();
+	r->after = READ_ONCE(*(u8 *)r->va);
+	return 0;
+}
+
+static void flush_this_cpu(void *unused)
+{
+	__flush_tlb_all();
+}
+
+static void attack_pte_remap(unsigned long va)
+{
+	struct remap r = {.va = va};
+	unsigned int level, order;
+	unsigned long mask;
+	const char *lvl, *verdict;
+	struct page *pg;
+	u64 copy_pa;
+	bool restored;
+	char why[96] = "";
+
+	if (!va) {
+		ATTACK("pte-remap", "error", "no target= given");
+		return;
+	}
+	r.entry = (unsigned long *)lookup_address(va, &level);
+	if (!r.entry) {
+		ATTACK("pte-remap", "error", "va %#lx: lookup_address found no entry", va);
+		return;
+	}
+	if (level == PG_LEVEL_4K) {
+		lvl = "pte", order = 0, mask = PTE_PFN_MASK;
+	} else if (level == PG_LEVEL_2M) {
+		lvl = "pmd", order = PMD_SHIFT - PAGE_SHIFT, mask = PHYSICAL_PMD_PAGE_MASK;
+	} else {
+		ATTACK("pte-remap", "error", "va %#lx: mapped at level %u, neither 4K nor 2M", va,
+		       level);
+		return;
+	}
+	r.size = PAGE_SIZE << order;
+	r.old = READ_ONCE(*r.entry);
+	/* A writable frame could be written meanwhile, and those writes lost: text only. */
+	if (!(r.old & _PAGE_PRESENT) || (r.old & _PAGE_RW)) {
+		ATTACK("pte-remap", "error",
+		       "va %#lx: %s entry %#lx is not a present read-only leaf", va, lvl, r.old);
+		return;
+	}
+	pg = alloc_pages(GFP_KERNEL | __GFP_NOWARN | __GFP_RETRY_MAYFAIL, order);
+	if (!pg) {
+		ATTACK("pte-remap", "error", "no %lu KiB of contiguous memory for the copy",
+		       r.size >> 10);
+		return;
+	}
+	copy_pa = page_to_phys(pg);
+	if (copy_pa & (r.size - 1)) {
+		ATTACK("pte-remap", "error", "copy at %#llx is not %lu KiB aligned", copy_pa,
+		       r.size >> 10);
+		__free_pages(pg, order);
+		return;
+	}
+	r.copy = page_address(pg);
+	r.new = (r.old & ~mask) | copy_pa;
+
+	stop_machine(remap_window, &r, NULL);
+	/* Another CPU may have walked to the copy in the window: flush everywhere. */
+	on_each_cpu(flush_this_cpu, NULL, 1);
+
+	restored = !r.rrc && READ_ONCE(*r.entry) == r.old && READ_ONCE(*(u8 *)va) == r.before;
+	if (!restored) {
+		verdict = "error";
+		snprintf(why, sizeof(why), "NOT restored (restore rc %ld, entry %#lx): copy kept",
+			 r.rrc, READ_ONCE(*r.entry));
+	} else if (r.wrc) {
+		verdict = "blocked";
+		snprintf(why, sizeof(why), "the entry write faulted (rc %ld)", r.wrc);
+	} else if (r.seen != r.new) {
+		verdict = "blocked";
+		snprintf(why, sizeof(why), "the entry write did not take (reads %#lx)", r.seen);
+	} else if (r.during == r.before) {
+		verdict = "blocked";
+		snprintf(why, sizeof(why), "entry changed but the va still reads the old frame");
+	} else if (r.during == (r.before ^ 0x01)) {
+		verdict = "succeeded";
+	} else {
+		verdict = "error";
+		snprintf(why, sizeof(why), "the va read %#x, neither old nor new", r.during);
+	}
+	ATTACK("pte-remap", verdict,
+	       "va %#lx %s entry %#lx -> %#lx, frame %#llx -> %#llx, byte %#x -> %#x -> %#x "
+	       "(restored: %d)%s%s",
+	       va, lvl, r.old, r.new, (u64)(r.old & mask), copy_pa, r.before, r.during, r.after,
+	       restored, why[0] ? " " : "", why);
+	if (restored)
+		__free_pages(pg, order);
+}
+
 /* Ask the VMM to let go: a second lock and a hand-back, both refused once locked. */
 static void attack_hypercalls(void)
 {
@@ -540,6 +686,8 @@ static bool run_attack(const char *name)
 		attack_lidt();
 	else if (!strcmp(name, "hc-unlock"))
 		attack_hypercalls();
+	else if (!strcmp(name, "pte-remap"))
+		attack_pte_remap(target ? target + 8 : 0);
 	else
 		return false;
 	return true;
