@@ -479,7 +479,8 @@ int svm_exit_handler(struct vcpu *v)
 	vm->c.tlb_ctl = TLB_FLUSH_NONE;
 	/* An event cut short by the exit is delivered again on the next entry. */
 	vm->c.event_inj = (vm->c.exit_int_info & (1u << 31)) ? vm->c.exit_int_info : 0;
-	bool refused = vm->c.exit_code == SVM_EXIT_INVALID;
+	/* VMEXIT_INVALID is -1; QEMU's TCG writes it as a 32-bit -1, so compare the low half. */
+	bool refused = (uint32_t)vm->c.exit_code == (uint32_t)SVM_EXIT_INVALID;
 	if (refused)
 		vmm_log("cpu %u: VMRUN refused the guest state (cr0 %#llx cr4 %#llx efer %#llx "
 			"cs %#x/%#x)",
