@@ -104,6 +104,13 @@ static void print_text(const struct tvmm_status *s)
 	       s->nested_pages, s->nested_1g, s->nested_2m, s->nested_4k);
 	printf("policy: %s\n", (s->flags & TVMM_STATUS_LOCKED) ? "locked" : "none");
 	print_dma(s);
+	if (s->xlat_ranges)
+		printf(
+		    "translations: %u locked range(s) through %u page-table page(s) below the top "
+		    "level (the top level and CR3 are not covered)\n",
+		    s->xlat_ranges, s->xlat_pages);
+	else
+		printf("translations: not locked\n");
 	for (uint32_t i = 0; i < s->ncpus; i++) {
 		const struct tvmm_status_cpu *c = &s->cpu[i];
 		printf("cpu %u (apic %u): %s, exits %" PRIu64, c->cpu, c->apic_id,
@@ -127,6 +134,7 @@ static void print_json(const struct tvmm_status *s)
 	       (s->flags & TVMM_STATUS_LOCKED) ? "true" : "false");
 	char why[sizeof(s->dma_why) + 1];
 	dma_why(s, why, sizeof(why));
+	printf("\"translations\":{\"ranges\":%u,\"pages\":%u},", s->xlat_ranges, s->xlat_pages);
 	printf("\"dma\":{\"state\":\"%s\",\"reason\":\"%s\",\"units\":%u,\"faults\":%" PRIu64
 	       ",\"lost\":%" PRIu64 ",\"table_pages\":%" PRIu64 ",\"invalidations\":%" PRIu64
 	       "},\"cpus\":[",

@@ -405,6 +405,37 @@ static bool vmm_locked(void)
 	return locked;
 }
 
+#define XLAT_RANGES 64 /* pairs TVMM_HC_LOCK_XLAT takes */
+
+/*
+ * Right after the lock, on the same CPU (its CR3 is the one walked): the
+ * kernel-virtual ranges the memory rules came from, so that their
+ * page-table entries are locked too (thinvmm/core/xlat.c). pairs has room
+ * for XLAT_RANGES (va, size) pairs.
+ */
+static void lock_translations(const struct tvmm_pol_header *h, u64 *pairs)
+{
+	const struct tvmm_pol_rule *r = (const void *)(h + 1);
+	u32 i, np = 0;
+	u64 out[3];
+	long rc;
+
+	for (i = 0; i < h->nrules && np < XLAT_RANGES; i++)
+		if (r[i].kind == TVMM_RULE_MEM_VA) {
+			pairs[2 * np] = r[i].a;
+			pairs[2 * np++ + 1] = r[i].b;
+		}
+	if (!np)
+		return;
+	rc = tvmm_hypercall(TVMM_HC_LOCK_XLAT, virt_to_phys(pairs), np * 16, 0, out);
+	if (rc)
+		pr_warn(
+		    "translations of the locked ranges NOT locked: VMM error %ld at range %llu\n",
+		    rc, out[0]);
+	else
+		pr_info("translations of %u locked range(s) locked\n", np);
+}
+
 static long lock_policy(struct tvmm_ioc_lock *l, const void *blob)
 {
 	const struct tvmm_pol_header *h = blob;
@@ -416,6 +447,7 @@ static long lock_policy(struct tvmm_ioc_lock *l, const void *blob)
 	u64 out_regs[3];
 
 	u32 tail; /* the compiled policy after it, for the VMM to check and measure */
+	u64 *pairs = kcalloc(2 * XLAT_RANGES, sizeof(u64), GFP_KERNEL);
 
 	if (l->len < sizeof(*h) || h->magic != TVMM_POL_MAGIC || h->size > l->len ||
 	    h->nrules > TVMM_POL_MAX_RULES || h->size != sizeof(*h) + h->nrules * sizeof(*in))
@@ -424,7 +456,7 @@ static long lock_policy(struct tvmm_ioc_lock *l, const void *blob)
 	/* kmalloc: the VMM reads it as one guest-physical range. */
 	oh = kzalloc(sizeof(*oh) + TVMM_POL_MAX_RULES * sizeof(*out) + tail, GFP_KERNEL);
 	src = kcalloc(TVMM_POL_MAX_RULES, sizeof(*src), GFP_KERNEL);
-	if (!oh || !src) {
+	if (!oh || !src || !pairs) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -459,6 +491,8 @@ static long lock_policy(struct tvmm_ioc_lock *l, const void *blob)
 		(void)cpu;
 		l->ret =
 		    tvmm_hypercall(TVMM_HC_LOCK, virt_to_phys(oh), oh->size + tail, 0, out_regs);
+		if (!l->ret)
+			lock_translations(h, pairs);
 		put_cpu();
 		if (l->ret && out_regs[0] < n)
 			l->bad_rule = src[out_regs[0]];
@@ -474,6 +508,7 @@ static long lock_policy(struct tvmm_ioc_lock *l, const void *blob)
 	cpus_read_unlock();
 	mutex_unlock(&lock_mutex);
 out:
+	kfree(pairs);
 	kfree(src);
 	kfree(oh);
 	return rc;

@@ -268,6 +268,13 @@ tvmm_rule_hits() {
             n += substr($0, RSTART + 7, RLENGTH - 7) } END { print n + 0 }'
 }
 
+# tvmm_kind_records KIND: hits in the records of that kind ("translation", "dma", ...) still held.
+tvmm_kind_records() {
+    timeout "$TVMM_TOOL_TIMEOUT" "$TVMM_CTL" events --json 2>/dev/null |
+        awk -v k="\"kind\":\"$1\"" 'index($0, k) && match($0, /"count":[0-9]+/) {
+            n += substr($0, RSTART + 8, RLENGTH - 8) } END { print n + 0 }'
+}
+
 # tvmm_total_hits: every violation the VMM recorded ("violations: N hits" of thinvmm-ctl events).
 tvmm_total_hits() {
     timeout "$TVMM_TOOL_TIMEOUT" "$TVMM_CTL" events 2>/dev/null |

@@ -296,6 +296,8 @@ enum action core_handle_exit(struct vcpu *v)
 	case TVMM_EXIT_MSR_WRITE:
 		return handle_msr(v, &e);
 	case TVMM_EXIT_NPF:
+		if (xlat_npf(v, &e, &act))
+			return act;
 		if (!policy_npf(v, &e, &act))
 			emulate_unbacked_access(v, &e);
 		return act;

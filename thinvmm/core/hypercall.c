@@ -58,6 +58,7 @@ static int64_t hc_status(struct vcpu *v, uint64_t gpa, uint64_t len)
 	s->nchunks = vmm.ho.nchunks;
 	memcpy(s->chunk_pa, vmm.ho.chunk_pa, sizeof(s->chunk_pa));
 	iommu_status(s);
+	xlat_status(&s->xlat_ranges, &s->xlat_pages);
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < TVMM_MAX_CPUS; i++) {
 		const struct vcpu *c = vmm.vcpus[i];
@@ -147,6 +148,9 @@ enum action hypercall_dispatch(struct vcpu *v, const struct exit *e)
 		break;
 	case TVMM_HC_TPMLOG:
 		ret = tpm_hc_log(v, a0, a1, a2);
+		break;
+	case TVMM_HC_LOCK_XLAT:
+		ret = a2 ? TVMM_EINVAL : xlat_lock(v, a0, a1);
 		break;
 	default:
 		ret = TVMM_ENOSYS;

@@ -223,6 +223,14 @@ int64_t policy_lock(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t flags)
 	return TVMM_OK;
 }
 
+int nested_protect(uint64_t gpa, uint64_t size, unsigned perm)
+{
+	spin_lock(&map_lock);
+	int rc = pt_set_perm(&vmm.nested, gpa, size, perm);
+	spin_unlock(&map_lock);
+	return rc;
+}
+
 /* Every exit: a CPU that has not taken the latest policy takes it now. */
 void policy_sync(struct vcpu *v)
 {

@@ -256,6 +256,7 @@ void iommu_poll(struct vcpu *v);
 void iommu_poll_exit(struct vcpu *v); /* iommu_poll, at most every millisecond or so */
 uint64_t iommu_lock_pages(uint32_t mem_rules);
 int iommu_lock(const struct tvmm_pol_rule *rules, uint32_t n);
+int iommu_write_protect(uint64_t gpa, uint64_t size); /* no device may write there; 0 or -1 */
 bool iommu_owns(uint64_t pa);
 void iommu_cpu_access(struct vcpu *v, uint64_t gpa, uint8_t access);
 void iommu_status(struct tvmm_status *s);
@@ -281,6 +282,13 @@ size_t guest_fetch_insn(struct vcpu *v, uint8_t *buf, size_t len);
 int guest_virt_copy(struct vcpu *v, uint64_t gva, void *buf, size_t len, bool write);
 int guest_virt_to_phys(struct vcpu *v, uint64_t gva, uint64_t n, uint64_t *gpa);
 
+/* core/xlat.c: translation integrity below the top level (TVMM_HC_LOCK_XLAT) */
+int64_t xlat_lock(struct vcpu *v, uint64_t gpa, uint64_t len);
+bool xlat_npf(struct vcpu *v, const struct exit *e, enum action *act);
+void xlat_status(uint32_t *ranges, uint32_t *pages);
+uint64_t xlat_merge(uint64_t old, unsigned off, unsigned len, uint64_t val);
+bool xlat_changes(uint64_t old, uint64_t new);
+
 /* core/patch.c: jump-label writes to protected text, checked against the kernel's table */
 int64_t patch_build(struct vcpu *v, const struct tvmm_pol_rule *r);
 bool patch_write(struct vcpu *v, const struct exit *e);
@@ -298,6 +306,8 @@ enum action policy_cr3(struct vcpu *v, uint64_t val);
 enum action policy_exception(struct vcpu *v, const struct exit *e);
 void policy_refused_call(struct vcpu *v, uint64_t nr);
 void policy_refused_init(struct vcpu *v);
+/* The nested map's permissions for [gpa, gpa + size), under the map's lock; 0 or -1. */
+int nested_protect(uint64_t gpa, uint64_t size, unsigned perm);
 
 /* core/events.c */
 void event_record(const struct tvmm_event *e);

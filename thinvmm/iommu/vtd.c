@@ -549,6 +549,30 @@ uint64_t iommu_lock_pages(uint32_t mem_rules)
 	return D.state == TVMM_DMA_PROTECTED ? (uint64_t)mem_rules * 4u : 0;
 }
 
+/* After table changes that only take permissions away: caches, then each unit's IOTLB. */
+static int flush_after_change(void)
+{
+	int rc = 0;
+	if (!D.coherent)
+		vtd_flush_caches();
+	for (uint32_t i = 0; i < D.nunits; i++)
+		if (!invalidate(&D.u[i], false))
+			rc = -1;
+	return rc;
+}
+
+int iommu_write_protect(uint64_t gpa, uint64_t size)
+{
+	if (D.state != TVMM_DMA_PROTECTED)
+		return 0;
+	spin_lock(&D.lock);
+	int rc = pt_set_perm(&D.sl, gpa, size, ACC_R);
+	if (flush_after_change())
+		rc = -1;
+	spin_unlock(&D.lock);
+	return rc;
+}
+
 int iommu_lock(const struct tvmm_pol_rule *rules, uint32_t n)
 {
 	if (D.state != TVMM_DMA_PROTECTED)
@@ -559,11 +583,8 @@ int iommu_lock(const struct tvmm_pol_rule *rules, uint32_t n)
 		if (rules[i].kind == TVMM_RULE_MEM && !(rules[i].perm & TVMM_PERM_W) &&
 		    pt_set_perm(&D.sl, rules[i].a, rules[i].b, ACC_R))
 			rc = -1;
-	if (!D.coherent)
-		vtd_flush_caches();
-	for (uint32_t i = 0; i < D.nunits; i++)
-		if (!invalidate(&D.u[i], false))
-			rc = -1;
+	if (flush_after_change())
+		rc = -1;
 	spin_unlock(&D.lock);
 	if (rc)
 		vmm_log("dma: applying the lock to the IOMMU tables FAILED part-way");

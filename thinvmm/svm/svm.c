@@ -469,6 +469,20 @@ static void prepare_handback(struct vcpu *v)
 	v->state = TVMM_CPU_OFF;
 }
 
+/*
+ * EXITINTINFO as EVENTINJ takes it. QEMU's TCG records an external interrupt
+ * or an NMI cut short by a nested fault as an exception of its vector, which
+ * VMRUN then refuses (an exception with vector 2 or above 31): give it back
+ * its real type. Hardware never reports those, so nothing changes there.
+ */
+static uint32_t reinjectable(uint32_t info)
+{
+	uint32_t type = (info >> 8) & 7, vec = info & 0xff;
+	if (type == 3 && (vec == 2 || vec > 31))
+		info = (info & ~(0x700u | (1u << 11))) | ((vec == 2 ? 2u : 0u) << 8);
+	return info;
+}
+
 /* Called by svm_asm.S after every #VMEXIT: 0 resume, 1 hand back, 2 halt. */
 int svm_exit_handler(struct vcpu *v)
 {
@@ -478,7 +492,8 @@ int svm_exit_handler(struct vcpu *v)
 	v->regs[GREG_RSP] = vm->s.rsp;
 	vm->c.tlb_ctl = TLB_FLUSH_NONE;
 	/* An event cut short by the exit is delivered again on the next entry. */
-	vm->c.event_inj = (vm->c.exit_int_info & (1u << 31)) ? vm->c.exit_int_info : 0;
+	vm->c.event_inj =
+	    (vm->c.exit_int_info & (1u << 31)) ? reinjectable(vm->c.exit_int_info) : 0;
 	/* VMEXIT_INVALID is -1; QEMU's TCG writes it as a 32-bit -1, so compare the low half. */
 	bool refused = (uint32_t)vm->c.exit_code == (uint32_t)SVM_EXIT_INVALID;
 	if (refused)

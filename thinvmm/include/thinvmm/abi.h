@@ -32,15 +32,16 @@
  *   out: RAX = status (0 or a negative TVMM_E*), RBX, RCX, RDX = results
  * Calls from CPL > 0 get #UD, as the instruction would without a VMM.
  */
-#define TVMM_HC_BASE	0x54560000u /* "TV" */
-#define TVMM_HC_VERSION (TVMM_HC_BASE + 0)
-#define TVMM_HC_STATUS	(TVMM_HC_BASE + 1)
-#define TVMM_HC_LOG	(TVMM_HC_BASE + 2)
-#define TVMM_HC_DEVIRT	(TVMM_HC_BASE + 3)
-#define TVMM_HC_LOCK	(TVMM_HC_BASE + 4)
-#define TVMM_HC_EVENTS	(TVMM_HC_BASE + 5)
-#define TVMM_HC_TPMLOG	(TVMM_HC_BASE + 6)
-#define TVMM_HC_LAST	TVMM_HC_TPMLOG
+#define TVMM_HC_BASE	  0x54560000u /* "TV" */
+#define TVMM_HC_VERSION	  (TVMM_HC_BASE + 0)
+#define TVMM_HC_STATUS	  (TVMM_HC_BASE + 1)
+#define TVMM_HC_LOG	  (TVMM_HC_BASE + 2)
+#define TVMM_HC_DEVIRT	  (TVMM_HC_BASE + 3)
+#define TVMM_HC_LOCK	  (TVMM_HC_BASE + 4)
+#define TVMM_HC_EVENTS	  (TVMM_HC_BASE + 5)
+#define TVMM_HC_TPMLOG	  (TVMM_HC_BASE + 6)
+#define TVMM_HC_LOCK_XLAT (TVMM_HC_BASE + 7)
+#define TVMM_HC_LAST	  TVMM_HC_LOCK_XLAT
 
 /* Status codes in RAX, as signed 64-bit values. */
 #define TVMM_OK	       0
@@ -135,6 +136,9 @@ struct tvmm_status {
 	uint64_t dma_table_pages;   /* root, context and second-level table pages */
 	uint64_t dma_invalidations; /* IOTLB flushes (one at enable, one per lock) */
 	char dma_why[64];	    /* why unprotected, NUL-terminated */
+	/* Translation integrity (1.3): ranges locked by LOCK_XLAT, page-table pages guarded. */
+	uint32_t xlat_ranges;
+	uint32_t xlat_pages;
 	struct tvmm_status_cpu cpu[];
 };
 
@@ -168,16 +172,22 @@ enum tvmm_event_kind {
 	 * gpa = the unit's registers).
 	 */
 	TVMM_EV_DMA = 9,
+	/*
+	 * A write that would change a guarded page-table entry (LOCK_XLAT): gpa =
+	 * the entry, index = its number in its table, value = what it would have
+	 * become (0 for a write that is not a plain store: #GP).
+	 */
+	TVMM_EV_XLAT = 10,
 };
 #define TVMM_DMA_SRC_CPU  0xffffffffu
 #define TVMM_DMA_SRC_LOST 0xfffffffeu /* faults the IOMMU dropped (its records were full) */
 
 /* Names of enum tvmm_event_kind and enum tvmm_action, by value (0: unknown). */
-#define TVMM_EV_KIND_COUNT 10u
+#define TVMM_EV_KIND_COUNT 11u
 #define TVMM_EV_KIND_NAMES                                                                         \
 	{                                                                                          \
 		"?", "memory", "cr", "msr-read", "msr-write", "dt", "hypercall", "init",           \
-		    "exception", "dma"                                                             \
+		    "exception", "dma", "translation"                                              \
 	}
 #define TVMM_ACT_COUNT 4u
 #define TVMM_ACT_NAMES                                                                             \
@@ -250,6 +260,16 @@ struct tvmm_events {
  * from byte `offset`. Out: RBX = bytes copied, RCX = the log's total size
  * (0 without a TPM), RDX = TVMM_TPMLOG_* flags.
  */
+/*
+ * TVMM_HC_LOCK_XLAT(gpa=RBX, len=RCX): after LOCK, once: len / 16 pairs
+ * (virtual address, size) of kernel ranges whose every page must map a
+ * locked frame on the current CR3; the page-table pages on those walks
+ * below the top level become read-only to the guest and its devices, and
+ * writes that would change a walked entry are dropped and recorded.
+ * RBX = the first bad pair on TVMM_EFAULT (not mapped) / TVMM_EINVAL (not a
+ * locked frame, or len not a multiple of 16 or over 64 pairs).
+ */
+
 #define TVMM_TPMLOG_PRESENT    1u /* a TPM answered at init and was used */
 #define TVMM_TPMLOG_LOCALITIES 2u /* TPM localities 1-4 are gone from the guest's map */
 
