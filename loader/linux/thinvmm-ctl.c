@@ -104,7 +104,10 @@ static void print_text(const struct tvmm_status *s)
 	       s->nested_pages, s->nested_1g, s->nested_2m, s->nested_4k);
 	printf("policy: %s\n", (s->flags & TVMM_STATUS_LOCKED) ? "locked" : "none");
 	print_dma(s);
-	if (s->xlat_ranges)
+	if (s->flags & TVMM_STATUS_XLAT_UNSUPPORTED)
+		printf("translations: NOT protected (this CPU's page walker writes page tables on "
+		       "every walk, as QEMU's TCG does: they cannot be write-protected)\n");
+	else if (s->xlat_ranges)
 		printf(
 		    "translations: %u locked range(s) through %u page-table page(s) below the top "
 		    "level (the top level and CR3 are not covered)\n",

@@ -1,8 +1,9 @@
 #!/bin/sh
 # e2e scenario "policy": load thinvmm, lock the default Linux policy, show that a normal
 # workload records no violation, then run the attack suite: every attack must be blocked,
-# recorded under the right rule, and the guest must keep running. One known hole is shown as
-# it is: pte-remap (the kernel's own page-table entry for kernel text) succeeds, unrecorded.
+# recorded under the right rule, and the guest must keep running. pte-remap (the kernel's own
+# page-table entry for kernel text) is blocked where page tables can be guarded (VT-x in Bochs)
+# and shown succeeding where the status says they cannot (QEMU's TCG).
 # The same attacks succeed without thinvmm: scenario-attack-control.sh.
 . "${TVMM_DIR:-/opt/thinvmm}/lib.sh"
 
@@ -76,11 +77,21 @@ tvmm_attack lidt blocked dt-loads; tvmm_result attack-lidt
 tvmm_attack hc-unlock blocked ""; tvmm_result attack-hypercall-unlock
 
 tvmm_heading "translation: the kernel's own page-table entry for a text address"
-# The leaf entry (PMD or PTE) of a kernel-text VA pointed at a modified copy of its frame: the
-# page-table page is guarded since the lock (thinvmm-ctl status: translations), so the write is
-# dropped and recorded as a translation event. Without thinvmm it works (attack-control).
+# The leaf entry (PMD or PTE) of a kernel-text VA pointed at a modified copy of its frame. Since
+# the lock its page-table page is guarded, so the write is dropped and recorded as a
+# translation event - where the CPU's page walker allows guarding page tables. QEMU 7.2's TCG
+# walker writes page tables on every walk: there the VMM gives up, says so in its status, and
+# the attack works (shown, not hidden). Without thinvmm it works everywhere (attack-control).
+"$TVMM_CTL" status >/tmp/tvmm-status.out 2>&1
+tvmm_info "$(grep '^translations:' /tmp/tvmm-status.out)"
 x0=$(tvmm_kind_records translation)
-if tvmm_attack pte-remap blocked; then
+if grep -q '^translations: NOT protected' /tmp/tvmm-status.out; then
+    if tvmm_attack pte-remap succeeded; then
+        tvmm_info "HOLE on this machine: translations are not protected (status says why); the remap worked"
+    fi
+elif ! grep -q '^translations: [0-9]* locked range' /tmp/tvmm-status.out; then
+    TVMM_WHY="status says neither protected nor not protected: $(grep '^translations' /tmp/tvmm-status.out)"
+elif tvmm_attack pte-remap blocked; then
     x1=$(tvmm_kind_records translation)
     tvmm_info "translation records: $x0 -> $x1"
     [ "$x1" -gt "$x0" ] || TVMM_WHY="pte-remap blocked, but no translation event was recorded ($x0 -> $x1)"

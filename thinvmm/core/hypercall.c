@@ -58,7 +58,10 @@ static int64_t hc_status(struct vcpu *v, uint64_t gpa, uint64_t len)
 	s->nchunks = vmm.ho.nchunks;
 	memcpy(s->chunk_pa, vmm.ho.chunk_pa, sizeof(s->chunk_pa));
 	iommu_status(s);
-	xlat_status(&s->xlat_ranges, &s->xlat_pages);
+	bool xlat_gave_up;
+	xlat_status(&s->xlat_ranges, &s->xlat_pages, &xlat_gave_up);
+	if (xlat_gave_up)
+		s->flags |= TVMM_STATUS_XLAT_UNSUPPORTED;
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < TVMM_MAX_CPUS; i++) {
 		const struct vcpu *c = vmm.vcpus[i];

@@ -285,7 +285,7 @@ int guest_virt_to_phys(struct vcpu *v, uint64_t gva, uint64_t n, uint64_t *gpa);
 /* core/xlat.c: translation integrity below the top level (TVMM_HC_LOCK_XLAT) */
 int64_t xlat_lock(struct vcpu *v, uint64_t gpa, uint64_t len);
 bool xlat_npf(struct vcpu *v, const struct exit *e, enum action *act);
-void xlat_status(uint32_t *ranges, uint32_t *pages);
+void xlat_status(uint32_t *ranges, uint32_t *pages, bool *gave_up);
 uint64_t xlat_merge(uint64_t old, unsigned off, unsigned len, uint64_t val);
 bool xlat_changes(uint64_t old, uint64_t new);
 

@@ -31,11 +31,14 @@
 struct xlat_page {
 	uint64_t gpa;
 	uint8_t level;	     /* of its entries: 1 = PTEs */
+	uint8_t perm;	     /* its nested permissions before it was guarded */
 	uint64_t guarded[8]; /* entries on a protected walk, one bit each */
 };
 
+enum xlat_state { XLAT_OFF, XLAT_ON, XLAT_GAVE_UP };
+
 static struct {
-	bool on;
+	uint32_t state; /* enum xlat_state */
 	uint32_t n, ranges;
 	struct xlat_page p[XLAT_MAX_PAGES];
 	uint64_t denied, emulated;
@@ -137,9 +140,10 @@ static int64_t walk_range(struct vcpu *v, uint64_t va, uint64_t size)
  * Entries the CPU would set Accessed or Dirty in by itself: set now, so its
  * page walks never write the guarded pages (a walk's write would trap).
  */
-static void settle_ad(const struct xlat_page *p)
+static unsigned settle_ad(const struct xlat_page *p)
 {
 	uint64_t *e = phys_ptr(p->gpa);
+	unsigned changed = 0;
 	for (unsigned i = 0; i < 512; i++) {
 		uint64_t v = __atomic_load_n(&e[i], __ATOMIC_RELAXED);
 		if (!(v & PTE_P))
@@ -147,15 +151,18 @@ static void settle_ad(const struct xlat_page *p)
 		uint64_t want = v | PTE_A;
 		if ((p->level == 1 || (v & PTE_PS)) && (v & PTE_RW))
 			want |= PTE_D;
-		if (want != v)
+		if (want != v) {
 			__atomic_compare_exchange_n(&e[i], &v, want, false, __ATOMIC_RELAXED,
 						    __ATOMIC_RELAXED);
+			changed++;
+		}
 	}
+	return changed;
 }
 
 int64_t xlat_lock(struct vcpu *v, uint64_t gpa, uint64_t len)
 {
-	if (!__atomic_load_n(&vmm.pol.locked, __ATOMIC_ACQUIRE) || X.on)
+	if (!__atomic_load_n(&vmm.pol.locked, __ATOMIC_ACQUIRE) || X.state != XLAT_OFF)
 		return TVMM_EDENIED;
 	int64_t rc = hc_check_buffer(gpa, len);
 	if (rc)
@@ -173,6 +180,11 @@ int64_t xlat_lock(struct vcpu *v, uint64_t gpa, uint64_t len)
 			return rc;
 		}
 	for (uint32_t i = 0; i < X.n; i++) {
+		uint64_t pa;
+		unsigned perm = ACC_RWX, level;
+		enum pt_memtype mt;
+		pt_lookup(&vmm.nested, X.p[i].gpa, &pa, &perm, &level, &mt);
+		X.p[i].perm = (uint8_t)perm;
 		settle_ad(&X.p[i]);
 		if (nested_protect(X.p[i].gpa, PAGE_SIZE, ACC_R) ||
 		    iommu_write_protect(X.p[i].gpa, PAGE_SIZE)) {
@@ -185,7 +197,7 @@ int64_t xlat_lock(struct vcpu *v, uint64_t gpa, uint64_t len)
 		}
 	}
 	X.ranges = (uint32_t)(len / 16);
-	__atomic_store_n(&X.on, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&X.state, XLAT_ON, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&vmm.pol.gen, 1, __ATOMIC_ACQ_REL); /* every CPU flushes its TLB */
 	policy_sync(v);
 	vmm_log("translations: %u range(s) locked through %u page-table page(s) below the top "
@@ -210,21 +222,45 @@ static void record_xlat(struct vcpu *v, const struct exit *e, uint64_t entry_gpa
 }
 
 /*
+ * A page walk wrote a guarded page although every Accessed and Dirty bit it
+ * could want was set: this walker stores on every walk (QEMU 7.2's TCG
+ * does, under nested paging), so guarding page tables would stop the guest.
+ * The pages get their permissions back and the status says so.
+ */
+static void give_up(struct vcpu *v)
+{
+	spin_lock(&X.lock);
+	if (X.state == XLAT_ON) {
+		for (uint32_t i = 0; i < X.n; i++)
+			nested_protect(X.p[i].gpa, PAGE_SIZE, X.p[i].perm);
+		__atomic_store_n(&X.state, XLAT_GAVE_UP, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&vmm.pol.gen, 1, __ATOMIC_ACQ_REL);
+		vmm_log(
+		    "translations: NOT protected: this CPU's page walker writes page-table "
+		    "entries on every walk (an emulator's, e.g. QEMU TCG's), so page tables cannot "
+		    "be write-protected here");
+	}
+	spin_unlock(&X.lock);
+	policy_sync(v);
+}
+
+/*
  * A nested fault on a guarded page-table page. true if handled (*act set);
  * false: not one of ours.
  */
 bool xlat_npf(struct vcpu *v, const struct exit *e, enum action *act)
 {
-	if (!__atomic_load_n(&X.on, __ATOMIC_ACQUIRE))
+	uint32_t state = __atomic_load_n(&X.state, __ATOMIC_ACQUIRE);
+	if (state == XLAT_OFF)
 		return false;
 	struct xlat_page *p = page_of(e->npf.gpa);
 	if (!p)
 		return false;
 	*act = ACT_RESUME;
-	if (!(e->npf.access & ACC_W) || e->npf.in_walk) {
-		/* A read (stale translation) or the CPU's own Accessed/Dirty update. */
-		if (e->npf.in_walk)
-			settle_ad(p);
+	if (state == XLAT_ON && e->npf.in_walk && !settle_ad(p))
+		give_up(v);
+	if (state != XLAT_ON || !(e->npf.access & ACC_W) || e->npf.in_walk) {
+		/* Given up, a stale translation, or the CPU's own Accessed/Dirty update done. */
 		vmm.ops->flush_nested(v);
 		return true;
 	}
@@ -258,8 +294,10 @@ bool xlat_npf(struct vcpu *v, const struct exit *e, enum action *act)
 	return true;
 }
 
-void xlat_status(uint32_t *ranges, uint32_t *pages)
+void xlat_status(uint32_t *ranges, uint32_t *pages, bool *gave_up)
 {
-	*ranges = X.on ? X.ranges : 0;
-	*pages = X.on ? X.n : 0;
+	uint32_t state = __atomic_load_n(&X.state, __ATOMIC_ACQUIRE);
+	*ranges = state == XLAT_ON ? X.ranges : 0;
+	*pages = state == XLAT_ON ? X.n : 0;
+	*gave_up = state == XLAT_GAVE_UP;
 }

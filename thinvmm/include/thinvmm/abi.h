@@ -101,6 +101,8 @@ struct tvmm_status_cpu {
 
 /* tvmm_status.flags */
 #define TVMM_STATUS_LOCKED 1u /* a policy is applied and locked */
+/* LOCK_XLAT ran, but this CPU's page walker cannot work on read-only page tables (emulators). */
+#define TVMM_STATUS_XLAT_UNSUPPORTED 2u
 
 /* tvmm_status.dma_state */
 #define TVMM_DMA_NONE	   0u /* no IOMMU: devices reach all memory */
