@@ -184,20 +184,35 @@ int64_t xlat_lock(struct vcpu *v, uint64_t gpa, uint64_t len)
 		unsigned perm = ACC_RWX, level;
 		enum pt_memtype mt;
 		pt_lookup(&vmm.nested, X.p[i].gpa, &pa, &perm, &level, &mt);
-		X.p[i].perm = (uint8_t)perm;
-		settle_ad(&X.p[i]);
-		if (nested_protect(X.p[i].gpa, PAGE_SIZE, ACC_R) ||
-		    iommu_write_protect(X.p[i].gpa, PAGE_SIZE)) {
-			vmm_log("translations: protecting page-table page %#llx failed: the pages "
-				"before it stay protected",
-				(unsigned long long)X.p[i].gpa);
-			X.n = i;
-			rc = TVMM_ENOMEM;
-			break;
-		}
+		X.p[i].perm = (uint8_t)perm; /* what give_up() restores */
 	}
 	X.ranges = (uint32_t)(len / 16);
+	/*
+	 * On before the first page turns read-only: another CPU's fault on it
+	 * must find it here, not in the unbacked-memory emulation; and a CPU
+	 * that gives up meanwhile stops the loop (both under X.lock).
+	 */
 	__atomic_store_n(&X.state, XLAT_ON, __ATOMIC_RELEASE);
+	for (uint32_t i = 0; i < X.n; i++) {
+		spin_lock(&X.lock);
+		bool on = X.state == XLAT_ON;
+		if (on) {
+			settle_ad(&X.p[i]);
+			if (nested_protect(X.p[i].gpa, PAGE_SIZE, ACC_R) ||
+			    iommu_write_protect(X.p[i].gpa, PAGE_SIZE)) {
+				vmm_log(
+				    "translations: protecting page-table page %#llx failed: the "
+				    "pages before it stay protected",
+				    (unsigned long long)X.p[i].gpa);
+				X.n = i;
+				rc = TVMM_ENOMEM;
+				on = false;
+			}
+		}
+		spin_unlock(&X.lock);
+		if (!on)
+			break;
+	}
 	__atomic_add_fetch(&vmm.pol.gen, 1, __ATOMIC_ACQ_REL); /* every CPU flushes its TLB */
 	policy_sync(v);
 	vmm_log("translations: %u range(s) locked through %u page-table page(s) below the top "
